@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs everything the tests need on a fresh machine of this kind, then runs every test.
+#   redis-server (Debian package), and into .tools/node: Azurite, the reference MCP server
+#   ("server-everything"), the TypeScript MCP SDK and the peer gateways used by the benchmarks.
+# Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Admin").
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if ! command -v redis-server >/dev/null 2>&1; then
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+fi
+
+tools="$root/.tools/node"
+mkdir -p "$tools"
+if ! cmp -s tests/node/package.json "$tools/package.json" || [ ! -d "$tools/node_modules" ]; then
+  cp tests/node/package.json "$tools/package.json"
+  (cd "$tools" && npm install --no-package-lock --no-audit --no-fund --loglevel=error)
+fi
+export MCP_TEST_NODE_MODULES="$tools/node_modules"
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test "$root/McpServerless.sln" -c Release "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+
+# One plain summary line over all test assemblies.
+awk '/(Passed|Failed)!/ {
+       for (i = 1; i <= NF; i++) {
+         if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1)
+       }
+     }
+     END { gsub(",", "", p); printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$status"

@@ -1,0 +1,73 @@
+using System.Net;
+using McpServerless.Admin;
+using McpServerless.Configuration;
+using McpServerless.Hosting;
+using McpServerless.Security;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
+
+namespace McpServerless.Proxy.Hosting;
+
+public static partial class GatewayHostExtensions
+{
+    /// <summary>
+    /// Adds the whole gateway to a web application: shared services, Kestrel bound to
+    /// <c>McpProxy:Host</c>/<c>McpProxy:Port</c>, the shutdown timeout, problem details and the
+    /// servers-file preload.
+    /// </summary>
+    public static WebApplicationBuilder AddMcpGateway(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddMcpGatewayCore(builder.Configuration);
+        services.AddProblemDetails();
+        services.AddOptions<KestrelServerOptions>()
+            .Configure<IOptions<McpProxyOptions>>((kestrel, gateway) => Listen(kestrel, gateway.Value));
+        services.AddOptions<HostOptions>()
+            .Configure<IOptions<McpProxyOptions>>((host, gateway) => host.ShutdownTimeout = gateway.Value.ShutdownTimeout);
+        services.AddHostedService<ServersFileLoader>();
+        return builder;
+    }
+
+    /// <summary>Maps <c>/healthz</c> and the admin API, with request metrics and problem details for errors.</summary>
+    public static WebApplication MapMcpGateway(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseMiddleware<RequestMetricsMiddleware>();
+
+        app.MapGet("/healthz", (HttpRequest r, AdminApi api) => api.HealthAsync(r));
+
+        var admin = app.MapGroup(AdminApi.RoutePrefix);
+        admin.MapGet("/mcps", (HttpRequest r, AdminApi api) => api.ListAsync(r));
+        admin.MapPost("/mcps", (HttpRequest r, AdminApi api) => api.RegisterAsync(r));
+        admin.MapGet("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.GetAsync(r, name));
+        admin.MapPut("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.UpdateAsync(r, name));
+        admin.MapDelete("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.DeleteAsync(r, name));
+        admin.MapGet("/tools", (HttpRequest r, AdminApi api) => api.ListToolsAsync(r));
+        admin.MapGet("/metrics", (HttpRequest r, AdminApi api) => api.MetricsAsync(r));
+
+        var policy = app.Services.GetRequiredService<AccessPolicy>();
+        if (policy.AdminIsLoopbackOnly)
+            LogAdminLoopbackOnly(app.Logger);
+        return app;
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, McpProxyOptions gateway)
+    {
+        switch (gateway.Host)
+        {
+            case "*" or "0.0.0.0":
+                kestrel.ListenAnyIP(gateway.Port);
+                break;
+            case "localhost":
+                kestrel.ListenLocalhost(gateway.Port);
+                break;
+            default:
+                kestrel.Listen(IPAddress.Parse(gateway.Host), gateway.Port);
+                break;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No admin tokens are configured: the admin API answers loopback clients only. Set McpProxy:AdminTokens to open it.")]
+    private static partial void LogAdminLoopbackOnly(ILogger logger);
+}

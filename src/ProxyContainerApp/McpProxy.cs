@@ -1,0 +1,112 @@
+using McpServerless.Configuration;
+using McpServerless.Metrics;
+using McpServerless.Model;
+using McpServerless.Proxy.Hosting;
+using McpServerless.Registry;
+using McpServerless.Storage;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace McpServerless.Proxy;
+
+/// <summary>
+/// Hosts the gateway inside another program. <c>new McpProxyOptions()</c> holds the defaults (the Go
+/// <c>DefaultConfig()</c>); the store defaults to in-memory.
+/// <code>
+/// await using var proxy = McpProxy.Create(new McpProxyOptions { Port = 0, AdminTokens = ["t"] });
+/// await proxy.StartAsync();
+/// await proxy.RegisterMcpAsync(new McpDefinition { Name = "echo", Transport = McpTransport.Stdio, Command = "echo" });
+/// </code>
+/// </summary>
+public sealed class McpProxy : IMcpProxy
+{
+    private readonly WebApplication _app;
+    private readonly McpRegistry _registry;
+    private readonly IMcpRuntimeView _runtime;
+    private Uri? _baseAddress;
+
+    private McpProxy(WebApplication app)
+    {
+        _app = app;
+        _registry = app.Services.GetRequiredService<McpRegistry>();
+        _runtime = app.Services.GetRequiredService<IMcpRuntimeView>();
+    }
+
+    /// <summary>The application's services, for hosts that need more than this interface.</summary>
+    public IServiceProvider Services => _app.Services;
+
+    public Uri BaseAddress => _baseAddress ?? throw new InvalidOperationException("The gateway has not been started.");
+
+    /// <param name="configureBuilder">Further set-up, e.g. replacing services, before the app is built.</param>
+    public static McpProxy Create(McpProxyOptions options, IMcpStore? store = null, Action<WebApplicationBuilder>? configureBuilder = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        if (store is not null) builder.Services.AddSingleton(store);
+        builder.AddMcpGateway();
+        builder.Services.Configure<McpProxyOptions>(bound => Copy(options, bound));
+        configureBuilder?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapMcpGateway();
+        return new McpProxy(app);
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.StartAsync(cancellationToken);
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        _baseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
+
+    public Task<StoredMcp> RegisterMcpAsync(McpDefinition definition, CancellationToken cancellationToken = default) =>
+        _registry.RegisterAsync(definition, cancellationToken);
+
+    public Task<StoredMcp> UpdateMcpAsync(string name, McpDefinition definition, CancellationToken cancellationToken = default) =>
+        _registry.UpdateAsync(name, definition, expectedVersion: null, cancellationToken);
+
+    public Task UnregisterMcpAsync(string name, CancellationToken cancellationToken = default) =>
+        _registry.UnregisterAsync(name, expectedVersion: null, cancellationToken);
+
+    public async Task<IReadOnlyList<McpRuntimeStatus>> ListMcpsAsync(CancellationToken cancellationToken = default)
+    {
+        var statuses = await _runtime.ListStatusesAsync(cancellationToken);
+        var now = _app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+        return [.. (await _registry.ListAsync(cancellationToken))
+            .Select(m => statuses.GetValueOrDefault(m.Definition.Name) ?? McpRuntimeStatus.NotConnected(m.Definition.Name, now))];
+    }
+
+    public async Task<McpDefinition?> GetMcpAsync(string name, CancellationToken cancellationToken = default) =>
+        (await _registry.GetAsync(name, cancellationToken))?.Definition;
+
+    public async Task<IReadOnlyList<ToolInfo>> ListToolsAsync(CancellationToken cancellationToken = default) =>
+        await _runtime.ListToolsAsync(cancellationToken);
+
+    public Task<HealthReport> HealthAsync(CancellationToken cancellationToken = default) =>
+        _app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(cancellationToken);
+
+    public async Task<MetricsSnapshot> GetMetricsAsync(CancellationToken cancellationToken = default)
+    {
+        var registered = (await _registry.ListAsync(cancellationToken)).Count;
+        var connected = (await _runtime.ListStatusesAsync(cancellationToken)).Values.Count(s => s.State == ConnectionState.Connected);
+        return _app.Services.GetRequiredService<GatewayMetrics>().Snapshot(registered, connected);
+    }
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    private static void Copy(McpProxyOptions from, McpProxyOptions to)
+    {
+        to.Host = from.Host;
+        to.Port = from.Port;
+        to.BaseUrl = from.BaseUrl;
+        to.ShutdownTimeout = from.ShutdownTimeout;
+        to.AdminTokens = [.. from.AdminTokens];
+        to.AdminAllowIPs = [.. from.AdminAllowIPs];
+        to.TrustedProxies = [.. from.TrustedProxies];
+        to.GlobalAuthTokens = [.. from.GlobalAuthTokens];
+        to.ServersFile = from.ServersFile;
+        to.MaxAdminBodyBytes = from.MaxAdminBodyBytes;
+    }
+}

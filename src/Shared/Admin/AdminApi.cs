@@ -1,0 +1,154 @@
+using McpServerless.Configuration;
+using McpServerless.Metrics;
+using McpServerless.Model;
+using McpServerless.Registry;
+using McpServerless.Security;
+using McpServerless.Serialization;
+using McpServerless.Storage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace McpServerless.Admin;
+
+/// <summary>
+/// The admin API, written once for every host: each method authorizes the caller, does the work and
+/// maps the outcome to an <see cref="IResult"/> (problem details for every failure). The local host maps
+/// these to minimal-API routes; the Functions app calls them from its HTTP triggers.
+/// </summary>
+public sealed class AdminApi(
+    McpRegistry registry,
+    IMcpRuntimeView runtime,
+    AccessPolicy policy,
+    GatewayMetrics metrics,
+    HealthCheckService health,
+    IOptions<McpProxyOptions> options,
+    TimeProvider time)
+{
+    public const string RoutePrefix = "/admin";
+
+    public Task<IResult> ListAsync(HttpRequest request) => Guarded(request, async ct =>
+    {
+        var stored = await registry.ListAsync(ct);
+        var statuses = await runtime.ListStatusesAsync(ct);
+        var entries = stored.Select(m => ToEntry(m, statuses)).ToList();
+        return TypedResults.Json(new McpList(entries, entries.Count), GatewayJson.Default.McpList);
+    });
+
+    public Task<IResult> GetAsync(HttpRequest request, string name) => Guarded(request, async ct =>
+    {
+        var stored = await registry.GetAsync(name, ct) ?? throw new McpNotFoundException(name);
+        return Entry(request, stored, await runtime.ListStatusesAsync(ct), StatusCodes.Status200OK);
+    });
+
+    public Task<IResult> RegisterAsync(HttpRequest request) => Guarded(request, async ct =>
+    {
+        var (definition, error) = await ReadDefinitionAsync(request, ct);
+        if (error is not null) return error;
+        var stored = await registry.RegisterAsync(definition!, ct);
+        request.HttpContext.Response.Headers.Location = $"{RoutePrefix}/mcps/{Uri.EscapeDataString(stored.Definition.Name)}";
+        return Entry(request, stored, await runtime.ListStatusesAsync(ct), StatusCodes.Status201Created);
+    });
+
+    public Task<IResult> UpdateAsync(HttpRequest request, string name) => Guarded(request, async ct =>
+    {
+        var (definition, error) = await ReadDefinitionAsync(request, ct);
+        if (error is not null) return error;
+        var stored = await registry.UpdateAsync(name, definition!, IfMatch(request), ct);
+        return Entry(request, stored, await runtime.ListStatusesAsync(ct), StatusCodes.Status200OK);
+    });
+
+    public Task<IResult> DeleteAsync(HttpRequest request, string name) => Guarded(request, async ct =>
+    {
+        await registry.UnregisterAsync(name, IfMatch(request), ct);
+        metrics.Forget(name);
+        return Results.NoContent();
+    });
+
+    public Task<IResult> ListToolsAsync(HttpRequest request) => Guarded(request, async ct =>
+    {
+        var tools = await runtime.ListToolsAsync(ct);
+        return TypedResults.Json(new ToolList(tools, tools.Count), GatewayJson.Default.ToolList);
+    });
+
+    public Task<IResult> MetricsAsync(HttpRequest request) => Guarded(request, async ct =>
+    {
+        var registered = (await registry.ListAsync(ct)).Count;
+        var connected = (await runtime.ListStatusesAsync(ct)).Values.Count(s => s.State == ConnectionState.Connected);
+        return TypedResults.Json(metrics.Snapshot(registered, connected), GatewayJson.Default.MetricsSnapshot);
+    });
+
+    /// <summary><c>GET /healthz</c>: no authentication; 503 when a health check (the store) fails.</summary>
+    public async Task<IResult> HealthAsync(HttpRequest request)
+    {
+        var report = await health.CheckHealthAsync(request.HttpContext.RequestAborted);
+        var body = new HealthBody
+        {
+            Status = report.Status switch
+            {
+                HealthStatus.Healthy => "ok",
+                HealthStatus.Degraded => "degraded",
+                _ => "unhealthy",
+            },
+            Uptime = GoDuration.Format(TimeSpan.FromSeconds(Math.Floor(metrics.Uptime.TotalSeconds))),
+            StartedAt = metrics.StartedAt,
+            Checks = report.Entries.ToDictionary(e => e.Key, e => e.Value.Status.ToString().ToLowerInvariant(), StringComparer.Ordinal),
+        };
+        var status = report.Status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
+        return TypedResults.Json(body, GatewayJson.Default.HealthBody, statusCode: status);
+    }
+
+    private async Task<IResult> Guarded(HttpRequest request, Func<CancellationToken, Task<IResult>> action)
+    {
+        var decision = policy.AuthorizeAdmin(request.HttpContext);
+        if (!decision.IsAllowed) return AccessPolicy.Deny(request.HttpContext, decision);
+        try
+        {
+            return await action(request.HttpContext.RequestAborted);
+        }
+        catch (McpValidationException ex)
+        {
+            return Results.ValidationProblem(ex.Errors, title: "The MCP definition is invalid.");
+        }
+        catch (McpNotFoundException ex)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: ex.Message);
+        }
+        catch (McpAlreadyExistsException ex)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Already registered", detail: ex.Message);
+        }
+        catch (McpVersionConflictException ex)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Version conflict", detail: ex.Message);
+        }
+        catch (McpStoreUnavailableException ex)
+        {
+            request.HttpContext.Response.Headers.RetryAfter = "5";
+            return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Storage unavailable", detail: ex.Message);
+        }
+    }
+
+    private Task<(McpDefinition? Value, IResult? Error)> ReadDefinitionAsync(HttpRequest request, CancellationToken cancellationToken) =>
+        JsonBody.ReadAsync(request, GatewayJson.Default.McpDefinition, options.Value.MaxAdminBodyBytes, cancellationToken);
+
+    private IResult Entry(HttpRequest request, StoredMcp stored, IReadOnlyDictionary<string, McpRuntimeStatus> statuses, int statusCode)
+    {
+        request.HttpContext.Response.Headers.ETag = new EntityTagHeaderValue($"\"{stored.Version}\"").ToString();
+        return TypedResults.Json(ToEntry(stored, statuses), GatewayJson.Default.McpEntry, statusCode: statusCode);
+    }
+
+    private McpEntry ToEntry(StoredMcp stored, IReadOnlyDictionary<string, McpRuntimeStatus> statuses) =>
+        new(stored.Definition.Redact(), stored.Version,
+            statuses.GetValueOrDefault(stored.Definition.Name) ?? McpRuntimeStatus.NotConnected(stored.Definition.Name, time.GetUtcNow()));
+
+    /// <summary>The version named by <c>If-Match</c>, or null for none or <c>*</c>.</summary>
+    private static string? IfMatch(HttpRequest request)
+    {
+        var header = request.Headers.IfMatch.ToString().Trim();
+        if (header.Length == 0 || header == "*") return null;
+        if (header.StartsWith("W/", StringComparison.Ordinal)) header = header[2..];
+        return header.Trim('"');
+    }
+}

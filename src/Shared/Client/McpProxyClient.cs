@@ -1,0 +1,114 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Serialization.Metadata;
+using McpServerless.Admin;
+using McpServerless.Metrics;
+using McpServerless.Model;
+using McpServerless.Serialization;
+using Microsoft.AspNetCore.Http;
+
+namespace McpServerless.Client;
+
+/// <summary>
+/// A typed client for the admin API, the .NET twin of the original engine's proxy client.
+/// Failures throw <see cref="McpProxyClientException"/> carrying the status and the problem details.
+/// </summary>
+public sealed class McpProxyClient(HttpClient http, string? adminToken = null)
+{
+    public async Task<HealthBody> HealthAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "healthz", null, cancellationToken, authenticate: false);
+        return await ReadAsync(response, GatewayJson.Default.HealthBody, cancellationToken);
+    }
+
+    public async Task<McpEntry> RegisterAsync(McpDefinition definition, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "admin/mcps", JsonContent.Create(definition, GatewayJson.Default.McpDefinition), cancellationToken);
+        return await ReadAsync(response, GatewayJson.Default.McpEntry, cancellationToken);
+    }
+
+    /// <param name="expectedVersion">When set, the update fails with 409 if the server changed since that version.</param>
+    public async Task<McpEntry> UpdateAsync(string name, McpDefinition definition, string? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        using var request = Request(HttpMethod.Put, McpPath(name), JsonContent.Create(definition, GatewayJson.Default.McpDefinition));
+        if (expectedVersion is not null) request.Headers.IfMatch.Add(new EntityTagHeaderValue($"\"{expectedVersion}\""));
+        using var response = await http.SendAsync(request, cancellationToken);
+        return await ReadAsync(response, GatewayJson.Default.McpEntry, cancellationToken);
+    }
+
+    public async Task UnregisterAsync(string name, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Delete, McpPath(name), null, cancellationToken);
+        await EnsureSuccessAsync(response, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<McpEntry>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "admin/mcps", null, cancellationToken);
+        return (await ReadAsync(response, GatewayJson.Default.McpList, cancellationToken)).Mcps;
+    }
+
+    /// <returns>The entry, or null when no server has that name.</returns>
+    public async Task<McpEntry?> GetAsync(string name, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, McpPath(name), null, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        return await ReadAsync(response, GatewayJson.Default.McpEntry, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ToolInfo>> ListToolsAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "admin/tools", null, cancellationToken);
+        return (await ReadAsync(response, GatewayJson.Default.ToolList, cancellationToken)).Tools;
+    }
+
+    public async Task<MetricsSnapshot> GetMetricsAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "admin/metrics", null, cancellationToken);
+        return await ReadAsync(response, GatewayJson.Default.MetricsSnapshot, cancellationToken);
+    }
+
+    private static string McpPath(string name) => $"admin/mcps/{Uri.EscapeDataString(name)}";
+
+    private HttpRequestMessage Request(HttpMethod method, string path, HttpContent? content, bool authenticate = true)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = content };
+        if (authenticate && adminToken is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
+        return request;
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, bool authenticate = true)
+    {
+        using var request = Request(method, path, content, authenticate);
+        return await http.SendAsync(request, cancellationToken);
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
+        await EnsureSuccessAsync(response, cancellationToken);
+        return await response.Content.ReadFromJsonAsync(typeInfo, cancellationToken)
+            ?? throw new McpProxyClientException(response.StatusCode, null, "The gateway answered with an empty body.");
+    }
+
+    private static async Task EnsureSuccessAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.IsSuccessStatusCode) return;
+        HttpValidationProblemDetails? problem = null;
+        if (response.Content.Headers.ContentType?.MediaType == "application/problem+json")
+            problem = await response.Content.ReadFromJsonAsync(ClientJson.Default.HttpValidationProblemDetails, cancellationToken);
+        throw new McpProxyClientException(response.StatusCode, problem,
+            $"The gateway answered {(int)response.StatusCode}: {problem?.Detail ?? problem?.Title ?? response.ReasonPhrase}");
+    }
+}
+
+/// <summary>An admin call the gateway refused; <see cref="Problem"/> holds its problem details, when it sent them.</summary>
+public sealed class McpProxyClientException(HttpStatusCode statusCode, HttpValidationProblemDetails? problem, string message)
+    : HttpRequestException(message, null, statusCode)
+{
+    public HttpValidationProblemDetails? Problem { get; } = problem;
+}
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(HttpValidationProblemDetails))]
+internal sealed partial class ClientJson : System.Text.Json.Serialization.JsonSerializerContext;

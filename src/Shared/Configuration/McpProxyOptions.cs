@@ -1,0 +1,40 @@
+namespace McpServerless.Configuration;
+
+/// <summary>
+/// Gateway settings, bound from the <c>McpProxy</c> configuration section (appsettings.json,
+/// <c>McpProxy__AdminTokens__0</c> environment variables, <c>--McpProxy:Port=9000</c> arguments).
+/// The names follow the original Go gateway's <c>Config</c>.
+/// </summary>
+public sealed class McpProxyOptions
+{
+    public const string SectionName = "McpProxy";
+
+    /// <summary>Listen address: an IP, "localhost", or "0.0.0.0" / "*" for every interface.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 picks a free one (read the bound address from the host).</summary>
+    public int Port { get; set; } = 8081;
+
+    /// <summary>Public base URL used when the gateway writes absolute URLs (the SSE <c>endpoint</c> event).</summary>
+    public string? BaseUrl { get; set; }
+
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bearer tokens for the admin API. Empty: the admin API answers loopback clients only.</summary>
+    public List<string> AdminTokens { get; set; } = [];
+
+    /// <summary>Addresses or CIDR ranges allowed to call the admin API. Empty: any (subject to tokens).</summary>
+    public List<string> AdminAllowIPs { get; set; } = [];
+
+    /// <summary>Proxies whose <c>X-Forwarded-For</c> is believed.</summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>Bearer tokens accepted on every proxy endpoint. Empty: only per-server rules apply.</summary>
+    public List<string> GlobalAuthTokens { get; set; } = [];
+
+    /// <summary>A JSON file in the common <c>mcpServers</c> format whose servers are registered at start.</summary>
+    public string? ServersFile { get; set; }
+
+    /// <summary>Largest admin request body accepted, in bytes.</summary>
+    public int MaxAdminBodyBytes { get; set; } = 1024 * 1024;
+}

@@ -1,0 +1,58 @@
+using System.Net;
+using McpServerless.Security;
+using Microsoft.Extensions.Options;
+
+namespace McpServerless.Configuration;
+
+/// <summary>Checks the settings at start-up so a typo stops the gateway with a message, not a surprise later.</summary>
+public sealed class McpProxyOptionsValidator : IValidateOptions<McpProxyOptions>
+{
+    public ValidateOptionsResult Validate(string? name, McpProxyOptions options)
+    {
+        var failures = new List<string>();
+        var prefix = McpProxyOptions.SectionName;
+
+        if (!IsListenHost(options.Host))
+            failures.Add($"{prefix}:Host '{options.Host}' must be an IP address, 'localhost', '*' or '0.0.0.0'.");
+        if (options.Port is < 0 or > 65535)
+            failures.Add($"{prefix}:Port {options.Port} must be between 0 and 65535.");
+        if (options.BaseUrl is { Length: > 0 } baseUrl &&
+            !(Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+            failures.Add($"{prefix}:BaseUrl '{baseUrl}' must be an absolute http or https URL.");
+        if (options.ShutdownTimeout <= TimeSpan.Zero)
+            failures.Add($"{prefix}:ShutdownTimeout must be positive.");
+        if (options.MaxAdminBodyBytes < 1024)
+            failures.Add($"{prefix}:MaxAdminBodyBytes must be at least 1024.");
+
+        CheckTokens(failures, $"{prefix}:AdminTokens", options.AdminTokens);
+        CheckTokens(failures, $"{prefix}:GlobalAuthTokens", options.GlobalAuthTokens);
+        CheckAddresses(failures, $"{prefix}:AdminAllowIPs", options.AdminAllowIPs);
+        CheckAddresses(failures, $"{prefix}:TrustedProxies", options.TrustedProxies);
+
+        if (options.ServersFile is { Length: > 0 } file && !File.Exists(file))
+            failures.Add($"{prefix}:ServersFile '{file}' does not exist.");
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static bool IsListenHost(string host) =>
+        host is "*" or "localhost" || IPAddress.TryParse(host, out _);
+
+    private static void CheckTokens(List<string> failures, string key, List<string> tokens)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (string.IsNullOrWhiteSpace(tokens[i]) || tokens[i].Any(char.IsWhiteSpace))
+                failures.Add($"{key}:{i} must be a non-empty token without white space.");
+        }
+    }
+
+    private static void CheckAddresses(List<string> failures, string key, List<string> entries)
+    {
+        for (var i = 0; i < entries.Count; i++)
+        {
+            if (!IpAllowList.TryParseEntry(entries[i], out _))
+                failures.Add($"{key}:{i} '{entries[i]}' is not an IP address or CIDR range.");
+        }
+    }
+}

@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace McpServerless.Metrics;
+
+/// <summary>
+/// Request counters for both OpenTelemetry (the <see cref="MeterName"/> meter) and the JSON
+/// <c>GET /admin/metrics</c> answer, fed from one call so the two never disagree.
+/// A request counts as an error when its status is 400 or higher.
+/// </summary>
+public sealed class GatewayMetrics
+{
+    public const string MeterName = "McpServerless.Gateway";
+
+    private readonly ConcurrentDictionary<string, RequestTally> _byRoute = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, RequestTally> _byMcp = new(StringComparer.Ordinal);
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _duration;
+    private readonly TimeProvider _time;
+
+    public GatewayMetrics(IMeterFactory meterFactory, TimeProvider time)
+    {
+        _time = time;
+        StartedAt = time.GetUtcNow();
+        var meter = meterFactory.Create(MeterName);
+        _requests = meter.CreateCounter<long>("mcp_gateway.requests", description: "HTTP requests handled by the gateway");
+        _duration = meter.CreateHistogram<double>("mcp_gateway.request.duration", unit: "s", description: "HTTP request duration");
+    }
+
+    public DateTimeOffset StartedAt { get; }
+
+    public TimeSpan Uptime => _time.GetUtcNow() - StartedAt;
+
+    public void RecordRequest(string route, string? mcpName, int statusCode, TimeSpan elapsed)
+    {
+        var isError = statusCode >= 400;
+        _byRoute.GetOrAdd(route, static _ => new()).Add(isError);
+        if (mcpName is not null) _byMcp.GetOrAdd(mcpName, static _ => new()).Add(isError);
+
+        var tags = new TagList { { "http.route", route }, { "http.response.status_code", statusCode } };
+        if (mcpName is not null) tags.Add("mcp.server", mcpName);
+        _requests.Add(1, tags);
+        _duration.Record(elapsed.TotalSeconds, tags);
+    }
+
+    /// <summary>Stops tallying a server that was unregistered.</summary>
+    public void Forget(string mcpName) => _byMcp.TryRemove(mcpName, out _);
+
+    public MetricsSnapshot Snapshot(int registeredMcps, int connectedMcps)
+    {
+        var routes = _byRoute.ToDictionary(p => p.Key, p => p.Value.Read(), StringComparer.Ordinal);
+        return new MetricsSnapshot
+        {
+            StartedAt = StartedAt,
+            UptimeSeconds = Math.Round(Uptime.TotalSeconds, 3),
+            RegisteredMcps = registeredMcps,
+            ConnectedMcps = connectedMcps,
+            TotalRequests = routes.Values.Sum(c => c.Requests),
+            TotalErrors = routes.Values.Sum(c => c.Errors),
+            Routes = routes,
+            Mcps = _byMcp.ToDictionary(p => p.Key, p => p.Value.Read(), StringComparer.Ordinal),
+        };
+    }
+
+    private sealed class RequestTally
+    {
+        private long _requests;
+        private long _errors;
+
+        public void Add(bool isError)
+        {
+            Interlocked.Increment(ref _requests);
+            if (isError) Interlocked.Increment(ref _errors);
+        }
+
+        public RequestCounts Read() => new(Volatile.Read(ref _requests), Volatile.Read(ref _errors));
+    }
+}
+
+public sealed record RequestCounts(long Requests, long Errors);
+
+public sealed record MetricsSnapshot
+{
+    public DateTimeOffset StartedAt { get; init; }
+
+    public double UptimeSeconds { get; init; }
+
+    public int RegisteredMcps { get; init; }
+
+    public int ConnectedMcps { get; init; }
+
+    public long TotalRequests { get; init; }
+
+    public long TotalErrors { get; init; }
+
+    /// <summary>Keyed by "METHOD /route/{pattern}".</summary>
+    public required IReadOnlyDictionary<string, RequestCounts> Routes { get; init; }
+
+    /// <summary>Keyed by MCP server name.</summary>
+    public required IReadOnlyDictionary<string, RequestCounts> Mcps { get; init; }
+}

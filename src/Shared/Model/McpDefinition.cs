@@ -1,0 +1,59 @@
+using System.Text.Json.Serialization;
+using McpServerless.Serialization;
+
+namespace McpServerless.Model;
+
+/// <summary>
+/// A registered upstream MCP server: the same fields, names and JSON shape as the original
+/// Go gateway's <c>MCPDefinition</c>. Durations are written as Go duration strings ("30s").
+/// </summary>
+public sealed record McpDefinition
+{
+    /// <summary>Unique name; also the first path segment of the server's proxy endpoints.</summary>
+    public string Name { get; init; } = "";
+
+    public string? Description { get; init; }
+
+    /// <summary>Required; nullable so a missing value is reported with every other problem.</summary>
+    public McpTransport? Transport { get; init; }
+
+    // stdio
+    public string? Command { get; init; }
+
+    public IReadOnlyList<string>? Args { get; init; }
+
+    public IReadOnlyDictionary<string, string>? Env { get; init; }
+
+    // sse and streamable-http
+    public string? Url { get; init; }
+
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+
+    /// <summary>Bounds connecting and each upstream request.</summary>
+    [JsonConverter(typeof(GoDurationJsonConverter))]
+    public TimeSpan? Timeout { get; init; }
+
+    // security
+    public IReadOnlyList<string>? AuthTokens { get; init; }
+
+    [JsonPropertyName("allowedIPs")]
+    public IReadOnlyList<string>? AllowedIps { get; init; }
+
+    public bool RequireAuth { get; init; }
+
+    // behaviour
+    public bool AutoReconnect { get; init; }
+
+    /// <summary>Reconnect attempts before giving up; 0 means unlimited.</summary>
+    public int MaxReconnects { get; init; }
+
+    [JsonConverter(typeof(GoDurationJsonConverter))]
+    public TimeSpan? ReconnectDelay { get; init; }
+
+    public bool HealthCheckEnabled { get; init; }
+
+    [JsonConverter(typeof(GoDurationJsonConverter))]
+    public TimeSpan? HealthCheckInterval { get; init; }
+
+    public ToolFilter? ToolFilter { get; init; }
+}

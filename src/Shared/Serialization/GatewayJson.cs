@@ -1,0 +1,28 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using McpServerless.Admin;
+using McpServerless.ChangeFeed;
+using McpServerless.Metrics;
+using McpServerless.Model;
+using McpServerless.Storage;
+
+namespace McpServerless.Serialization;
+
+/// <summary>
+/// Source-generated JSON for every type the gateway reads or writes: camelCase, nulls omitted,
+/// no reflection at run time.
+/// </summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    AllowTrailingCommas = true,
+    ReadCommentHandling = JsonCommentHandling.Skip)]
+[JsonSerializable(typeof(McpDefinition))]
+[JsonSerializable(typeof(McpEntry))]
+[JsonSerializable(typeof(McpList))]
+[JsonSerializable(typeof(ToolList))]
+[JsonSerializable(typeof(HealthBody))]
+[JsonSerializable(typeof(MetricsSnapshot))]
+[JsonSerializable(typeof(RegistryChange))]
+[JsonSerializable(typeof(McpInstanceReport))]
+[JsonSerializable(typeof(List<ToolInfo>))]
+public sealed partial class GatewayJson : JsonSerializerContext;

@@ -1,0 +1,275 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using McpServerless.Client;
+using McpServerless.Model;
+using McpServerless.Tests.Infrastructure;
+
+namespace McpServerless.Tests.Admin;
+
+public sealed class AdminApiTests : IAsyncLifetime
+{
+    private GatewayHarness _gateway = null!;
+
+    public async Task InitializeAsync() => _gateway = await GatewayHarness.StartAsync();
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    [Fact]
+    public async Task Health_needs_no_token_and_reports_ok()
+    {
+        using var response = await _gateway.Http.GetAsync("healthz");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("ok", body.RootElement.GetProperty("status").GetString());
+        Assert.Equal("healthy", body.RootElement.GetProperty("checks").GetProperty("storage").GetString());
+    }
+
+    [Fact]
+    public async Task Register_answers_201_with_location_and_etag()
+    {
+        using var request = _gateway.AdminRequest(HttpMethod.Post, "admin/mcps", Json("""{"name":"files","transport":"stdio","command":"node","args":["server.js"],"timeout":"30s"}"""));
+        using var response = await _gateway.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("/admin/mcps/files", response.Headers.Location?.OriginalString);
+        Assert.NotNull(response.Headers.ETag);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var definition = body.RootElement.GetProperty("definition");
+        Assert.Equal("stdio", definition.GetProperty("transport").GetString());
+        Assert.Equal("30s", definition.GetProperty("timeout").GetString());
+        Assert.Equal("disconnected", body.RootElement.GetProperty("status").GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Register_twice_answers_409()
+    {
+        await _gateway.Admin.RegisterAsync(Definitions.Stdio("dup"));
+        var ex = await Assert.ThrowsAsync<McpProxyClientException>(() => _gateway.Admin.RegisterAsync(Definitions.Stdio("dup")));
+        Assert.Equal(HttpStatusCode.Conflict, ex.StatusCode);
+        Assert.Contains("dup", ex.Problem?.Detail);
+    }
+
+    [Fact]
+    public async Task Invalid_definition_lists_every_invalid_field()
+    {
+        using var request = _gateway.AdminRequest(HttpMethod.Post, "admin/mcps",
+            Json("""{"name":"-bad name","transport":"sse","url":"ftp://example","timeout":"-1s","maxReconnects":-2,"allowedIPs":["10.0.0.0/99"],"healthCheckInterval":"10ms"}"""));
+        using var response = await _gateway.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var errors = body.RootElement.GetProperty("errors");
+        foreach (var field in new[] { "name", "url", "timeout", "maxReconnects", "allowedIPs", "healthCheckInterval" })
+            Assert.True(errors.TryGetProperty(field, out _), $"no error for {field}: {errors}");
+    }
+
+    [Theory]
+    [InlineData("""{"transport":"stdio","command":"x"}""", "name")]
+    [InlineData("""{"name":"admin","transport":"stdio","command":"x"}""", "name")]
+    [InlineData("""{"name":"a","command":"x"}""", "transport")]
+    [InlineData("""{"name":"a","transport":"stdio"}""", "command")]
+    [InlineData("""{"name":"a","transport":"streamable-http","url":"/relative"}""", "url")]
+    public async Task Missing_or_wrong_required_fields_are_named(string json, string field)
+    {
+        using var request = _gateway.AdminRequest(HttpMethod.Post, "admin/mcps", Json(json));
+        using var response = await _gateway.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.True(body.RootElement.GetProperty("errors").TryGetProperty(field, out _));
+    }
+
+    [Fact]
+    public async Task Update_replaces_and_bumps_the_version()
+    {
+        var created = await _gateway.Admin.RegisterAsync(Definitions.Stdio("svc"));
+        var updated = await _gateway.Admin.UpdateAsync("svc", Definitions.Stdio("svc") with { Description = "v2" });
+
+        Assert.Equal("v2", updated.Definition.Description);
+        Assert.NotEqual(created.Version, updated.Version);
+        Assert.Equal("v2", (await _gateway.Admin.GetAsync("svc"))?.Definition.Description);
+    }
+
+    [Fact]
+    public async Task Update_of_an_absent_server_answers_404()
+    {
+        var ex = await Assert.ThrowsAsync<McpProxyClientException>(() => _gateway.Admin.UpdateAsync("ghost", Definitions.Stdio("ghost")));
+        Assert.Equal(HttpStatusCode.NotFound, ex.StatusCode);
+    }
+
+    [Fact]
+    public async Task Update_whose_body_names_another_server_answers_400()
+    {
+        await _gateway.Admin.RegisterAsync(Definitions.Stdio("one"));
+        var ex = await Assert.ThrowsAsync<McpProxyClientException>(() => _gateway.Admin.UpdateAsync("one", Definitions.Stdio("two")));
+        Assert.Equal(HttpStatusCode.BadRequest, ex.StatusCode);
+        Assert.True(ex.Problem?.Errors.ContainsKey("name"));
+    }
+
+    [Fact]
+    public async Task Update_with_a_stale_if_match_answers_409_and_keeps_the_newer_write()
+    {
+        var created = await _gateway.Admin.RegisterAsync(Definitions.Stdio("race"));
+        await _gateway.Admin.UpdateAsync("race", Definitions.Stdio("race") with { Description = "first" }, created.Version);
+
+        var ex = await Assert.ThrowsAsync<McpProxyClientException>(() =>
+            _gateway.Admin.UpdateAsync("race", Definitions.Stdio("race") with { Description = "second" }, created.Version));
+
+        Assert.Equal(HttpStatusCode.Conflict, ex.StatusCode);
+        Assert.Equal("first", (await _gateway.Admin.GetAsync("race"))?.Definition.Description);
+    }
+
+    [Fact]
+    public async Task Delete_answers_204_then_404()
+    {
+        await _gateway.Admin.RegisterAsync(Definitions.Stdio("gone"));
+        using (var first = await _gateway.Http.SendAsync(_gateway.AdminRequest(HttpMethod.Delete, "admin/mcps/gone")))
+            Assert.Equal(HttpStatusCode.NoContent, first.StatusCode);
+        using (var second = await _gateway.Http.SendAsync(_gateway.AdminRequest(HttpMethod.Delete, "admin/mcps/gone")))
+            Assert.Equal(HttpStatusCode.NotFound, second.StatusCode);
+        Assert.Null(await _gateway.Admin.GetAsync("gone"));
+    }
+
+    [Fact]
+    public async Task List_shows_every_server_with_status()
+    {
+        await _gateway.Admin.RegisterAsync(Definitions.Stdio("b"));
+        await _gateway.Admin.RegisterAsync(Definitions.Http("a"));
+
+        var list = await _gateway.Admin.ListAsync();
+
+        Assert.Equal(["a", "b"], list.Select(e => e.Definition.Name));
+        Assert.All(list, e => Assert.Equal(ConnectionState.Disconnected, e.Status.State));
+    }
+
+    [Fact]
+    public async Task Tools_are_an_empty_list_when_nothing_is_connected()
+    {
+        await _gateway.Admin.RegisterAsync(Definitions.Stdio("quiet"));
+        Assert.Empty(await _gateway.Admin.ListToolsAsync());
+    }
+
+    [Fact]
+    public async Task Metrics_count_requests_and_errors_per_route()
+    {
+        await _gateway.Admin.RegisterAsync(Definitions.Stdio("m"));
+        await Assert.ThrowsAsync<McpProxyClientException>(() => _gateway.Admin.RegisterAsync(Definitions.Stdio("m")));
+
+        var metrics = await _gateway.Admin.GetMetricsAsync();
+
+        Assert.Equal(1, metrics.RegisteredMcps);
+        Assert.Equal(0, metrics.ConnectedMcps);
+        Assert.Equal(2, metrics.Routes["POST /admin/mcps"].Requests);
+        Assert.Equal(1, metrics.Routes["POST /admin/mcps"].Errors);
+        Assert.True(metrics.UptimeSeconds >= 0);
+    }
+
+    [Fact]
+    public async Task Secrets_never_come_back_but_keep_working_after_a_round_trip()
+    {
+        var definition = Definitions.Http("secretive") with
+        {
+            Headers = new Dictionary<string, string> { ["X-Api-Key"] = "header-secret-1" },
+            AuthTokens = ["token-secret-2"],
+        };
+        await _gateway.Admin.RegisterAsync(definition);
+        await _gateway.Admin.RegisterAsync(Definitions.Stdio("envy") with { Env = new Dictionary<string, string> { ["KEY"] = "env-secret-3" } });
+
+        foreach (var path in new[] { "admin/mcps", "admin/mcps/secretive", "admin/mcps/envy" })
+        {
+            using var response = await _gateway.Http.SendAsync(_gateway.AdminRequest(HttpMethod.Get, path));
+            var text = await response.Content.ReadAsStringAsync();
+            Assert.DoesNotContain("secret-", text);
+            Assert.Contains("***", text);
+        }
+
+        // A client that PUTs back what it read (masks included) keeps the stored secrets.
+        var read = await _gateway.Admin.GetAsync("secretive");
+        await _gateway.Admin.UpdateAsync("secretive", read!.Definition with { Description = "edited" });
+        var stored = await _gateway.Proxy.GetMcpAsync("secretive");
+        Assert.Equal("header-secret-1", stored!.Headers!["X-Api-Key"]);
+        Assert.Equal(["token-secret-2"], stored.AuthTokens);
+        Assert.Equal("edited", stored.Description);
+    }
+
+    [Fact]
+    public async Task Concurrent_registrations_of_one_name_have_exactly_one_winner()
+    {
+        var attempts = Enumerable.Range(0, 32).Select(async _ =>
+        {
+            using var request = _gateway.AdminRequest(HttpMethod.Post, "admin/mcps", Json("""{"name":"contended","transport":"stdio","command":"echo"}"""));
+            using var response = await _gateway.Http.SendAsync(request);
+            return response.StatusCode;
+        });
+        var codes = await Task.WhenAll(attempts);
+
+        Assert.Single(codes, c => c == HttpStatusCode.Created);
+        Assert.Equal(31, codes.Count(c => c == HttpStatusCode.Conflict));
+    }
+
+    [Theory]
+    [InlineData("{\"name\":\"x\",", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("null", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("[1,2]", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("""{"name":"x","transport":"stdio","command":"c","args":"not-a-list"}""", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("""{"name":"x","transport":"carrier-pigeon","command":"c"}""", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("""{"name":"x","transport":"stdio","command":"c","timeout":"soon"}""", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("""{"name":"x","transport":"stdio","command":"c"}""", "text/plain", HttpStatusCode.UnsupportedMediaType)]
+    public async Task Bad_bodies_get_a_4xx_problem(string body, string contentType, HttpStatusCode expected)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, contentType);
+        using var response = await _gateway.Http.SendAsync(_gateway.AdminRequest(HttpMethod.Post, "admin/mcps", content));
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_gets_400()
+    {
+        var bytes = "{\"name\":\"x\",\"transport\":\"stdio\",\"command\":\""u8.ToArray().Concat(new byte[] { 0xC3, 0x28 }).Concat("\"}"u8.ToArray()).ToArray();
+        using var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var response = await _gateway.Http.SendAsync(_gateway.AdminRequest(HttpMethod.Post, "admin/mcps", content));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Bodies_over_one_megabyte_get_413_and_the_gateway_keeps_serving()
+    {
+        var big = $$"""{"name":"x","transport":"stdio","command":"c","description":"{{new string('a', 1_100_000)}}"}""";
+        using (var response = await _gateway.Http.SendAsync(_gateway.AdminRequest(HttpMethod.Post, "admin/mcps", Json(big))))
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+
+        // Also without a Content-Length, streamed in chunks.
+        using var streamed = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(big)));
+        streamed.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        using var chunked = _gateway.AdminRequest(HttpMethod.Post, "admin/mcps", streamed);
+        chunked.Headers.TransferEncodingChunked = true;
+        using (var response = await _gateway.Http.SendAsync(chunked))
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+
+        Assert.Equal("ok", (await _gateway.Admin.HealthAsync()).Status);
+    }
+
+    [Fact]
+    public async Task Durations_accept_go_strings_timespans_and_nanoseconds()
+    {
+        using var request = _gateway.AdminRequest(HttpMethod.Post, "admin/mcps",
+            Json("""{"name":"d","transport":"stdio","command":"c","timeout":"1m30s","reconnectDelay":"00:00:02","healthCheckInterval":15000000000}"""));
+        using var response = await _gateway.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+
+        var stored = await _gateway.Proxy.GetMcpAsync("d");
+        Assert.Equal(TimeSpan.FromSeconds(90), stored!.Timeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), stored.ReconnectDelay);
+        Assert.Equal(TimeSpan.FromSeconds(15), stored.HealthCheckInterval);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains("\"timeout\":\"1m30s\"", text);
+        Assert.Contains("\"healthCheckInterval\":\"15s\"", text);
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+}

@@ -108,5 +108,7 @@ public sealed class McpProxy : IMcpProxy
         to.GlobalAuthTokens = [.. from.GlobalAuthTokens];
         to.ServersFile = from.ServersFile;
         to.MaxAdminBodyBytes = from.MaxAdminBodyBytes;
+        to.ReconcileInterval = from.ReconcileInterval;
+        to.InstanceId = from.InstanceId;
     }
 }

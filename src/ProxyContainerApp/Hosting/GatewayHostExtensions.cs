@@ -2,6 +2,7 @@ using System.Net;
 using McpServerless.Admin;
 using McpServerless.Configuration;
 using McpServerless.Hosting;
+using McpServerless.Proxy.Downstream;
 using McpServerless.Security;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -18,6 +19,7 @@ public static partial class GatewayHostExtensions
     public static WebApplicationBuilder AddMcpGateway(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        services.AddMcpProxy();
         services.AddMcpGatewayCore(builder.Configuration);
         services.AddProblemDetails();
         services.AddOptions<KestrelServerOptions>()
@@ -28,7 +30,7 @@ public static partial class GatewayHostExtensions
         return builder;
     }
 
-    /// <summary>Maps <c>/healthz</c> and the admin API, with request metrics and problem details for errors.</summary>
+    /// <summary>Maps <c>/healthz</c>, the admin API and the proxy endpoints, with request metrics and problem details for errors.</summary>
     public static WebApplication MapMcpGateway(this WebApplication app)
     {
         app.UseExceptionHandler();
@@ -45,6 +47,8 @@ public static partial class GatewayHostExtensions
         admin.MapDelete("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.DeleteAsync(r, name));
         admin.MapGet("/tools", (HttpRequest r, AdminApi api) => api.ListToolsAsync(r));
         admin.MapGet("/metrics", (HttpRequest r, AdminApi api) => api.MetricsAsync(r));
+
+        app.MapMcpProxy();
 
         var policy = app.Services.GetRequiredService<AccessPolicy>();
         if (policy.AdminIsLoopbackOnly)

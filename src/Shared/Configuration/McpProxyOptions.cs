@@ -35,6 +35,12 @@ public sealed class McpProxyOptions
     /// <summary>A JSON file in the common <c>mcpServers</c> format whose servers are registered at start.</summary>
     public string? ServersFile { get; set; }
 
+    /// <summary>How often a proxy instance compares its live connections with the store, besides the change feed.</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Names this instance in the status it reports; defaults to host name and process id.</summary>
+    public string InstanceId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
+
     /// <summary>Largest admin request body accepted, in bytes.</summary>
     public int MaxAdminBodyBytes { get; set; } = 1024 * 1024;
 }

@@ -21,6 +21,10 @@ public sealed class McpProxyOptionsValidator : IValidateOptions<McpProxyOptions>
             failures.Add($"{prefix}:BaseUrl '{baseUrl}' must be an absolute http or https URL.");
         if (options.ShutdownTimeout <= TimeSpan.Zero)
             failures.Add($"{prefix}:ShutdownTimeout must be positive.");
+        if (options.ReconcileInterval < TimeSpan.FromSeconds(1))
+            failures.Add($"{prefix}:ReconcileInterval must be at least one second.");
+        if (string.IsNullOrWhiteSpace(options.InstanceId))
+            failures.Add($"{prefix}:InstanceId must not be empty.");
         if (options.MaxAdminBodyBytes < 1024)
             failures.Add($"{prefix}:MaxAdminBodyBytes must be at least 1024.");
 

@@ -93,21 +93,24 @@ public sealed class AccessPolicy
             : new(AccessOutcome.Unauthorized, "A valid admin bearer token is required.");
     }
 
-    public AccessDecision AuthorizeMcp(HttpContext context, McpAccessRule rule)
+    public AccessDecision AuthorizeMcp(HttpContext context, McpAccessRule rule) =>
+        AuthorizeMcp(_clientIp.Resolve(context), BearerToken(context.Request), rule);
+
+    /// <summary>The proxy rule for a caller already identified (an aggregated session checks each server this way).</summary>
+    public AccessDecision AuthorizeMcp(IPAddress? client, ReadOnlySpan<char> token, McpAccessRule rule)
     {
-        if (!rule.AllowedIps.IsEmpty && !rule.AllowedIps.Contains(_clientIp.Resolve(context)))
+        if (!rule.AllowedIps.IsEmpty && !rule.AllowedIps.Contains(client))
             return new(AccessOutcome.Forbidden, "Your address is not allowed to use this MCP server.");
 
         var needsToken = rule.RequireAuth || !rule.Tokens.IsEmpty || !_globalTokens.IsEmpty;
         if (!needsToken) return AccessDecision.Allowed;
 
-        var token = BearerToken(context.Request);
         return _globalTokens.Matches(token) | rule.Tokens.Matches(token)
             ? AccessDecision.Allowed
             : new(AccessOutcome.Unauthorized, "A valid bearer token is required for this MCP server.");
     }
 
-    private static ReadOnlySpan<char> BearerToken(HttpRequest request)
+    public static ReadOnlySpan<char> BearerToken(HttpRequest request)
     {
         var header = request.Headers.Authorization.ToString().AsSpan().Trim();
         const string scheme = "Bearer ";

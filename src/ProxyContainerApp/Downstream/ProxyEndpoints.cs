@@ -1,0 +1,51 @@
+using McpServerless.Proxy.Upstreams;
+using McpServerless.Registry;
+using ModelContextProtocol.AspNetCore;
+
+namespace McpServerless.Proxy.Downstream;
+
+internal static class ProxyEndpoints
+{
+    /// <summary>
+    /// Upstream connections plus the SDK's MCP server as the downstream front. Sessions are stateful for clients
+    /// that initialize (MCP 2024-11-05 to 2025-11-25: <c>Mcp-Session-Id</c>, GET stream, DELETE, legacy SSE) and
+    /// stateless for 2026-07-28 clients, on the same endpoints.
+    /// </summary>
+    public static IServiceCollection AddMcpProxy(this IServiceCollection services)
+    {
+        services.AddSingleton<DownstreamSessions>();
+        services.AddSingleton<UpstreamManager>();
+        services.AddHostedService(sp => sp.GetRequiredService<UpstreamManager>());
+        services.AddSingleton<IMcpRuntimeView>(sp => sp.GetRequiredService<UpstreamManager>());
+        services.AddSingleton<ProxySessionSetup>();
+
+        services.AddMcpServer().WithHttpTransport();
+        services.AddOptions<HttpServerTransportOptions>().Configure<ProxySessionSetup>((transport, setup) =>
+        {
+            transport.SessionMode = HttpServerSessionMode.StatefulForInitializeClients;
+#pragma warning disable MCP9004 // /{name}/sse is part of the product: clients that only speak 2024-11-05 use it, behind the gateway's auth.
+            transport.EnableLegacySse = true;
+#pragma warning restore MCP9004
+            transport.ConfigureSessionOptions = setup.ConfigureAsync;
+#pragma warning disable MCPEXP002 // Tracking sessions is how upstream notifications reach them and how an unregister ends them.
+            transport.RunSessionHandler = setup.RunAsync;
+#pragma warning restore MCPEXP002
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// <c>/{name}/stream</c> (streamable HTTP) and <c>/{name}/sse</c> + <c>/{name}/message</c> (legacy SSE) per server;
+    /// <c>/mcp</c> and <c>/sse</c> aggregated. The SDK maps each pattern with its legacy pair, which also gives the
+    /// aliases <c>/{name}</c> and <c>/{name}/stream/sse</c>.
+    /// </summary>
+    public static void MapMcpProxy(this WebApplication app)
+    {
+        app.UseMiddleware<ProxyAccessMiddleware>();
+        app.MapMcp("/mcp").WithMetadata(AggregateEndpointMetadata.Instance);
+        app.MapMcp("").WithMetadata(AggregateEndpointMetadata.Instance);
+        var perServer = app.MapGroup("/{name}");
+        perServer.MapMcp("/stream").WithMetadata(ServerEndpointMetadata.Instance);
+        perServer.MapMcp("").WithMetadata(ServerEndpointMetadata.Instance);
+    }
+}

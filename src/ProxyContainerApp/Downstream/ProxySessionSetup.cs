@@ -1,0 +1,57 @@
+using System.Text.Json;
+using McpServerless.Proxy.Upstreams;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace McpServerless.Proxy.Downstream;
+
+/// <summary>
+/// Shapes each downstream session. On <c>/{name}/…</c> the session presents the upstream honestly: its server
+/// info, capabilities and instructions, with a <see cref="ServerRelay"/> in front of the SDK's own handlers.
+/// On the aggregated endpoint it presents the gateway with tools, prompts and resources of every server the
+/// caller may use (<see cref="AggregateRelay"/>).
+/// </summary>
+internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.AccessPolicy policy, DownstreamSessions sessions)
+{
+    private static readonly Implementation GatewayInfo = new()
+    {
+        Name = "mcp-serverless",
+        Version = typeof(ProxySessionSetup).Assembly.GetName().Version?.ToString() ?? "1.0.0",
+    };
+
+    public Task ConfigureAsync(HttpContext context, McpServerOptions options, CancellationToken cancellationToken)
+    {
+        if (context.Items[typeof(UpstreamConnection)] is UpstreamConnection { Session: { } upstream } connection)
+        {
+            options.ServerInfo = upstream.ServerInfo ?? GatewayInfo;
+            options.Capabilities = Clone(upstream.Capabilities);
+            options.ServerInstructions = upstream.Instructions;
+            options.Filters.Message.IncomingFilters.Add(new ServerRelay(connection.Name, upstreams).Filter);
+        }
+        else
+        {
+            var caller = context.Items[typeof(CallerIdentity)] as CallerIdentity ?? new CallerIdentity(null, "");
+            options.ServerInfo = GatewayInfo;
+            options.Capabilities = new ServerCapabilities
+            {
+                Tools = new ToolsCapability { ListChanged = true },
+                Prompts = new PromptsCapability { ListChanged = true },
+                Resources = new ResourcesCapability { ListChanged = true, Subscribe = true },
+            };
+            options.ServerInstructions = "Tools and prompts of every server behind this gateway, named {server}__{name}.";
+            options.Filters.Message.IncomingFilters.Add(new AggregateRelay(upstreams, policy, caller).Filter);
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task RunAsync(HttpContext context, McpServer server, CancellationToken cancellationToken) =>
+        sessions.RunAsync(context.GetRouteValue("name") as string ?? DownstreamSessions.Aggregate, server, cancellationToken);
+
+    // Sessions must not share (and the SDK may adjust) the upstream's capability object.
+    private static ServerCapabilities Clone(ServerCapabilities capabilities)
+    {
+        var typeInfo = McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ServerCapabilities));
+        return (ServerCapabilities)JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(capabilities, typeInfo), typeInfo)!;
+    }
+}

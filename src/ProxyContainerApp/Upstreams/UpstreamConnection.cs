@@ -1,0 +1,430 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using McpServerless.Model;
+using McpServerless.Security;
+using McpServerless.Storage;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+using Polly;
+using Polly.Retry;
+
+namespace McpServerless.Proxy.Upstreams;
+
+/// <summary>What a live upstream offers; replaced whole on reconnect or tools/list_changed, so readers never lock.</summary>
+public sealed record UpstreamSession(McpClient Client, Implementation? ServerInfo, ServerCapabilities Capabilities, string? Instructions, IReadOnlyList<Tool> Tools)
+{
+    private JsonNode? _toolsResult;
+
+    /// <summary>The <c>tools/list</c> result, serialized once per tool set: listing never goes upstream.</summary>
+    public JsonNode ToolsResult => _toolsResult ??= System.Text.Json.JsonSerializer.SerializeToNode(
+        new ListToolsResult { Tools = [.. Tools] }, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ListToolsResult)))!;
+}
+
+/// <summary>
+/// The gateway's one managed connection to a registered upstream server (<see cref="Definition"/> at
+/// <see cref="Version"/>). A supervisor task connects, lists tools, health-checks with MCP <c>ping</c>, and
+/// reconnects with exponential back-off and jitter (Polly) from <c>reconnectDelay</c>, at most
+/// <c>maxReconnects</c> times per outage (0 = unlimited). Requests go straight to the current client; when the
+/// connection drops they fail at once instead of waiting.
+/// </summary>
+public sealed partial class UpstreamConnection : IAsyncDisposable
+{
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DefaultReconnectDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxReconnectDelay = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan DefaultHealthCheckInterval = TimeSpan.FromSeconds(30);
+
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly string _instance;
+    private readonly Action<UpstreamConnection> _onChanged;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<string, ProgressRoute> _progressRoutes = new(StringComparer.Ordinal);
+    private TaskCompletionSource<UpstreamSession> _connected = NewConnectedSignal();
+    private Task _supervisor = Task.CompletedTask;
+    private long _progressTokens;
+
+    private volatile UpstreamSession? _session;
+    private ConnectionState _state = ConnectionState.Disconnected;
+    private string? _lastError;
+    private DateTimeOffset? _connectedSince;
+    private int _reconnectAttempts;
+    private DateTimeOffset? _lastHealthCheck;
+    private bool? _healthy;
+
+    public UpstreamConnection(StoredMcp stored, string instance, TimeProvider time, ILoggerFactory loggerFactory, Action<UpstreamConnection> onChanged)
+    {
+        Definition = stored.Definition;
+        Version = stored.Version;
+        AccessRule = McpAccessRule.From(Definition);
+        ToolFilter = new ToolFilterMatcher(Definition.ToolFilter);
+        _instance = instance;
+        _time = time;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<UpstreamConnection>();
+        _onChanged = onChanged;
+    }
+
+    public string Name => Definition.Name;
+
+    public McpDefinition Definition { get; }
+
+    public string Version { get; }
+
+    public McpAccessRule AccessRule { get; }
+
+    public ToolFilterMatcher ToolFilter { get; }
+
+    public TimeSpan Timeout => Definition.Timeout ?? DefaultTimeout;
+
+    /// <summary>The live session, or null while not connected.</summary>
+    public UpstreamSession? Session => _session;
+
+    /// <summary>Raised for upstream notifications every downstream session should see (list changes, resource updates, logs).</summary>
+    public event Func<UpstreamConnection, JsonRpcNotification, ValueTask>? Notified;
+
+    public McpRuntimeStatus Status
+    {
+        get
+        {
+            lock (_stopping)
+            {
+                return new McpRuntimeStatus
+                {
+                    Name = Name,
+                    State = _state,
+                    LastError = _lastError,
+                    ConnectedSince = _connectedSince,
+                    ReconnectAttempts = _reconnectAttempts,
+                    ToolCount = _session?.Tools.Count ?? 0,
+                    LastHealthCheck = _lastHealthCheck,
+                    Healthy = _healthy,
+                    Instance = _instance,
+                    ReportedAt = _time.GetUtcNow(),
+                };
+            }
+        }
+    }
+
+    public void Start() => _supervisor = Task.Run(SuperviseAsync);
+
+    /// <summary>Waits until the upstream is connected, up to <paramref name="timeout"/>; null if it is not by then.</summary>
+    public async Task<UpstreamSession?> WaitConnectedAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_session is { } session) return session;
+        try
+        {
+            return await Volatile.Read(ref _connected).Task.WaitAsync(timeout, _time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Sends a request upstream within <see cref="Timeout"/>. A progress token in <c>_meta</c> is swapped for a
+    /// gateway-unique one so progress from a shared upstream reaches only <paramref name="caller"/>.
+    /// </summary>
+    /// <exception cref="UpstreamException">Not connected, timed out, or the connection dropped.</exception>
+    /// <exception cref="McpProtocolException">The upstream answered with a JSON-RPC error.</exception>
+    public async Task<JsonRpcResponse> SendAsync(string method, JsonNode? parameters, McpServer? caller, CancellationToken cancellationToken)
+    {
+        var session = _session ?? throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' is not connected{(_lastError is null ? "" : $": {_lastError}")}.");
+
+        string? gatewayToken = null;
+        if (caller is not null && parameters?["_meta"]?["progressToken"] is { } original)
+        {
+            gatewayToken = $"gw-{Interlocked.Increment(ref _progressTokens)}";
+            _progressRoutes[gatewayToken] = new ProgressRoute(caller, original.DeepClone());
+            parameters["_meta"]!["progressToken"] = gatewayToken;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(Timeout);
+        try
+        {
+            return await session.Client.SendRequestAsync(new JsonRpcRequest { Method = method, Params = parameters }, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' did not answer {method} within {Serialization.GoDuration.Format(Timeout)}.");
+        }
+        catch (Exception ex) when (ex is not McpProtocolException and not OperationCanceledException)
+        {
+            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' failed during {method}: connection lost.", ex);
+        }
+        finally
+        {
+            if (gatewayToken is not null) _progressRoutes.TryRemove(gatewayToken, out _);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        try
+        {
+            await _supervisor;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        if (Interlocked.Exchange(ref _session, null) is { } session) await session.Client.DisposeAsync();
+        SetState(ConnectionState.Disconnected, null);
+        _stopping.Dispose();
+    }
+
+    private async Task SuperviseAsync()
+    {
+        var stopping = _stopping.Token;
+        var reconnect = Definition.AutoReconnect ? BuildReconnectPipeline(stopping) : ResiliencePipeline.Empty;
+        while (!stopping.IsCancellationRequested)
+        {
+            UpstreamSession session;
+            try
+            {
+                session = await reconnect.ExecuteAsync(ConnectOnceAsync, stopping);
+            }
+            catch (Exception) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogGaveUp(_logger, Name, ex.Message);
+                SetState(ConnectionState.Error, Describe(ex));
+                return;
+            }
+
+            var reason = await MonitorAsync(session, stopping);
+            _session = null;
+            _connected = NewConnectedSignal();
+            await session.Client.DisposeAsync();
+            if (stopping.IsCancellationRequested) return;
+
+            LogDisconnected(_logger, Name, reason);
+            SetState(Definition.AutoReconnect ? ConnectionState.Connecting : ConnectionState.Error, reason);
+            if (!Definition.AutoReconnect) return;
+        }
+    }
+
+    private ResiliencePipeline BuildReconnectPipeline(CancellationToken stopping) =>
+        new ResiliencePipelineBuilder { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(_ => !stopping.IsCancellationRequested),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = Definition.ReconnectDelay ?? DefaultReconnectDelay,
+                MaxDelay = MaxReconnectDelay,
+                MaxRetryAttempts = Definition.MaxReconnects == 0 ? int.MaxValue : Definition.MaxReconnects,
+                OnRetry = args =>
+                {
+                    lock (_stopping) _reconnectAttempts = args.AttemptNumber + 1;
+                    LogRetrying(_logger, Name, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception?.Message);
+                    SetState(ConnectionState.Connecting, Describe(args.Outcome.Exception));
+                    return default;
+                },
+            })
+            .Build();
+
+    private async ValueTask<UpstreamSession> ConnectOnceAsync(CancellationToken stopping)
+    {
+        SetState(ConnectionState.Connecting, _lastError);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        timeout.CancelAfter(Timeout);
+
+        var transport = UpstreamTransports.Create(Definition, Timeout, _loggerFactory);
+        var client = await McpClient.CreateAsync(transport, ClientOptions(), _loggerFactory, timeout.Token);
+        try
+        {
+            var session = new UpstreamSession(client, client.ServerInfo, client.ServerCapabilities, client.ServerInstructions,
+                await ListToolsAsync(client, timeout.Token));
+            _session = session;
+            lock (_stopping)
+            {
+                _connectedSince = _time.GetUtcNow();
+                _reconnectAttempts = 0;
+                _healthy = true;
+            }
+            SetState(ConnectionState.Connected, null);
+            _connected.TrySetResult(session);
+            LogConnected(_logger, Name, session.Tools.Count);
+            return session;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task<IReadOnlyList<Tool>> ListToolsAsync(McpClient client, CancellationToken cancellationToken)
+    {
+        if (client.ServerCapabilities.Tools is null) return [];
+        var tools = await client.ListToolsAsync(cancellationToken: cancellationToken);
+        return [.. tools.Select(t => t.ProtocolTool).Where(t => ToolFilter.Allows(t.Name))];
+    }
+
+    /// <summary>Returns why the session ended: the client closed (a stdio child exiting is seen at once) or health checks failed.</summary>
+    private async Task<string> MonitorAsync(UpstreamSession session, CancellationToken stopping)
+    {
+        using var monitoring = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+        var closed = session.Client.Completion;
+        var health = Definition.HealthCheckEnabled ? HealthCheckAsync(session, monitoring.Token) : Task.Delay(System.Threading.Timeout.Infinite, monitoring.Token);
+        var ended = await Task.WhenAny(closed, health);
+        await monitoring.CancelAsync();
+        if (ended == closed)
+        {
+            var details = await closed;
+            return details.Exception?.Message ?? "the upstream closed the connection";
+        }
+        try
+        {
+            return await (Task<string>)health;
+        }
+        catch (OperationCanceledException)
+        {
+            return "stopped";
+        }
+    }
+
+    private async Task<string> HealthCheckAsync(UpstreamSession session, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(Definition.HealthCheckInterval ?? DefaultHealthCheckInterval, _time);
+        while (await timer.WaitForNextTickAsync(cancellationToken))
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(Timeout);
+            string? failure = null;
+            try
+            {
+                await session.Client.PingAsync(cancellationToken: timeout.Token);
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                failure = $"health check failed: {Describe(ex)}";
+            }
+            lock (_stopping)
+            {
+                _lastHealthCheck = _time.GetUtcNow();
+                _healthy = failure is null;
+            }
+            _onChanged(this);
+            if (failure is not null)
+            {
+                LogUnhealthy(_logger, Name, failure);
+                if (Definition.AutoReconnect) return failure;
+            }
+        }
+        return "stopped";
+    }
+
+    private McpClientOptions ClientOptions() => new()
+    {
+        ClientInfo = new Implementation { Name = "mcp-serverless-gateway", Version = typeof(UpstreamConnection).Assembly.GetName().Version?.ToString() ?? "1.0.0" },
+        Handlers = new McpClientHandlers
+        {
+            NotificationHandlers =
+            [
+                new(NotificationMethods.ToolListChangedNotification, OnToolsChangedAsync),
+                new(NotificationMethods.PromptListChangedNotification, ForwardAsync),
+                new(NotificationMethods.ResourceListChangedNotification, ForwardAsync),
+                new(NotificationMethods.ResourceUpdatedNotification, ForwardAsync),
+                // Logging is deprecated in 2026-07-28 but clients of earlier revisions still receive log messages.
+                new("notifications/message", ForwardAsync),
+                new(NotificationMethods.ProgressNotification, OnProgressAsync),
+            ],
+        },
+    };
+
+    private async ValueTask OnToolsChangedAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
+    {
+        if (_session is not { } session) return;
+        try
+        {
+            _session = session with { Tools = await ListToolsAsync(session.Client, cancellationToken) };
+            _onChanged(this);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogRelistFailed(_logger, Name, ex.Message);
+        }
+        await ForwardAsync(notification, cancellationToken);
+    }
+
+    private async ValueTask ForwardAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
+    {
+        if (Notified is { } handler) await handler(this, notification);
+    }
+
+    private async ValueTask OnProgressAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
+    {
+        if (notification.Params?["progressToken"]?.GetValueKind() != System.Text.Json.JsonValueKind.String) return;
+        if (!_progressRoutes.TryGetValue(notification.Params["progressToken"]!.GetValue<string>(), out var route)) return;
+
+        var parameters = notification.Params.DeepClone();
+        parameters["progressToken"] = route.OriginalToken.DeepClone();
+        try
+        {
+            await route.Caller.SendMessageAsync(new JsonRpcNotification { Method = notification.Method, Params = parameters }, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogProgressLost(_logger, Name, ex.Message);
+        }
+    }
+
+    private void SetState(ConnectionState state, string? error)
+    {
+        lock (_stopping)
+        {
+            _state = state;
+            _lastError = error;
+            if (state != ConnectionState.Connected) _connectedSince = null;
+        }
+        _onChanged(this);
+    }
+
+    private static string? Describe(Exception? ex) => ex switch
+    {
+        null => null,
+        OperationCanceledException => "timed out",
+        _ => ex.Message,
+    };
+
+    private static TaskCompletionSource<UpstreamSession> NewConnectedSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private sealed record ProgressRoute(McpServer Caller, JsonNode OriginalToken);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to MCP server {McpName} ({ToolCount} tools exposed)")]
+    private static partial void LogConnected(ILogger logger, string mcpName, int toolCount);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MCP server {McpName} disconnected: {Reason}")]
+    private static partial void LogDisconnected(ILogger logger, string mcpName, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconnecting to MCP server {McpName}, attempt {Attempt} in {Delay}: {Error}")]
+    private static partial void LogRetrying(ILogger logger, string mcpName, int attempt, TimeSpan delay, string? error);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Gave up connecting to MCP server {McpName}: {Error}")]
+    private static partial void LogGaveUp(ILogger logger, string mcpName, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MCP server {McpName} is unhealthy: {Failure}")]
+    private static partial void LogUnhealthy(ILogger logger, string mcpName, string failure);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not relist the tools of MCP server {McpName}: {Error}")]
+    private static partial void LogRelistFailed(ILogger logger, string mcpName, string error);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "A progress notification from MCP server {McpName} could not be delivered: {Error}")]
+    private static partial void LogProgressLost(ILogger logger, string mcpName, string error);
+}
+
+/// <summary>A request the gateway could not complete upstream; becomes a JSON-RPC error for the caller.</summary>
+public sealed class UpstreamException(McpErrorCode code, string message, Exception? inner = null) : Exception(message, inner)
+{
+    public McpErrorCode Code { get; } = code;
+}

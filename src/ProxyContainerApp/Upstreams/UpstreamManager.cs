@@ -1,0 +1,218 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using McpServerless.ChangeFeed;
+using McpServerless.Configuration;
+using McpServerless.Model;
+using McpServerless.Proxy.Downstream;
+using McpServerless.Registry;
+using McpServerless.Storage;
+using Microsoft.Extensions.Options;
+using ModelContextProtocol.Protocol;
+
+namespace McpServerless.Proxy.Upstreams;
+
+/// <summary>
+/// Keeps one <see cref="UpstreamConnection"/> per registered server, level-triggered: the change feed says
+/// which name to look at, and the store says what it should be, at start, on every change notice and on every
+/// <c>ReconcileInterval</c>. A lost, repeated or reordered notice therefore changes nothing in the end.
+/// A new version replaces the connection live; a deleted server's connection is closed (stdio children
+/// killed) and its downstream sessions ended. Status and tools are written back to the store for admin hosts
+/// that hold no connections.
+/// </summary>
+public sealed partial class UpstreamManager(
+    IMcpStore store,
+    IRegistryChangeFeed feed,
+    DownstreamSessions sessions,
+    IOptions<McpProxyOptions> options,
+    TimeProvider time,
+    ILoggerFactory loggerFactory) : BackgroundService, IMcpRuntimeView
+{
+    private readonly ConcurrentDictionary<string, UpstreamConnection> _connections = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _reconciling = new(1, 1);
+    private readonly Channel<string> _reports = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly ILogger _logger = loggerFactory.CreateLogger<UpstreamManager>();
+
+    public bool TryGet(string name, out UpstreamConnection connection) => _connections.TryGetValue(name, out connection!);
+
+    public ICollection<UpstreamConnection> Connections => _connections.Values;
+
+    public ValueTask<IReadOnlyDictionary<string, McpRuntimeStatus>> ListStatusesAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IReadOnlyDictionary<string, McpRuntimeStatus>>(
+            _connections.Values.ToDictionary(c => c.Name, c => c.Status, StringComparer.Ordinal));
+
+    public ValueTask<IReadOnlyList<ToolInfo>> ListToolsAsync(CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<IReadOnlyList<ToolInfo>>([.. _connections.Values.OrderBy(c => c.Name, StringComparer.Ordinal).SelectMany(ToolInfos)]);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reporting = ReportLoopAsync(stoppingToken);
+        await using var subscription = await feed.SubscribeAsync((change, ct) => new ValueTask(ReconcileAsync(change.Name, ct)), stoppingToken);
+        using var timer = new PeriodicTimer(options.Value.ReconcileInterval, time);
+        try
+        {
+            do
+            {
+                await ReconcileAllAsync(stoppingToken);
+            }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        await reporting;
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await Task.WhenAll(_connections.Keys.Select(name => RemoveAsync(name).AsTask()));
+    }
+
+    /// <summary>Brings every connection in line with the store.</summary>
+    public async Task ReconcileAllAsync(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<StoredMcp> stored;
+        try
+        {
+            stored = await store.ListAsync(cancellationToken);
+        }
+        catch (McpStoreException ex)
+        {
+            LogReconcileFailed(_logger, ex.Message);
+            return;
+        }
+
+        await _reconciling.WaitAsync(cancellationToken);
+        try
+        {
+            var wanted = stored.ToDictionary(m => m.Definition.Name, StringComparer.Ordinal);
+            foreach (var name in _connections.Keys.Where(n => !wanted.ContainsKey(n)).ToList())
+                await RemoveAsync(name);
+            foreach (var entry in wanted.Values)
+                await ApplyAsync(entry);
+        }
+        finally
+        {
+            _reconciling.Release();
+        }
+    }
+
+    /// <summary>Brings one name in line with the store.</summary>
+    public async Task ReconcileAsync(string name, CancellationToken cancellationToken)
+    {
+        StoredMcp? stored;
+        try
+        {
+            stored = await store.GetAsync(name, cancellationToken);
+        }
+        catch (McpStoreException ex)
+        {
+            LogReconcileFailed(_logger, ex.Message);
+            return;
+        }
+
+        await _reconciling.WaitAsync(cancellationToken);
+        try
+        {
+            if (stored is null) await RemoveAsync(name);
+            else await ApplyAsync(stored);
+        }
+        finally
+        {
+            _reconciling.Release();
+        }
+    }
+
+    private async ValueTask ApplyAsync(StoredMcp stored)
+    {
+        var name = stored.Definition.Name;
+        if (_connections.TryGetValue(name, out var current) && current.Version == stored.Version) return;
+
+        var connection = new UpstreamConnection(stored, options.Value.InstanceId, time, loggerFactory, OnChanged);
+        connection.Notified += OnNotifiedAsync;
+        _connections[name] = connection;
+        connection.Start();
+        LogApplied(_logger, name, stored.Version);
+
+        if (current is not null) await CloseAsync(current);
+    }
+
+    private async ValueTask RemoveAsync(string name)
+    {
+        if (!_connections.TryRemove(name, out var connection)) return;
+        sessions.EndAll(name);
+        await CloseAsync(connection);
+        LogRemoved(_logger, name);
+        if (store is IMcpReportStore reports)
+        {
+            try
+            {
+                await reports.RemoveReportsAsync(name);
+            }
+            catch (McpStoreException ex)
+            {
+                LogReportFailed(_logger, name, ex.Message);
+            }
+        }
+        await sessions.BroadcastAsync(DownstreamSessions.Aggregate, new JsonRpcNotification { Method = NotificationMethods.ToolListChangedNotification });
+    }
+
+    private async ValueTask CloseAsync(UpstreamConnection connection)
+    {
+        connection.Notified -= OnNotifiedAsync;
+        await connection.DisposeAsync();
+    }
+
+    private async ValueTask OnNotifiedAsync(UpstreamConnection connection, JsonRpcNotification notification)
+    {
+        await sessions.BroadcastAsync(connection.Name, notification);
+        await sessions.BroadcastAsync(DownstreamSessions.Aggregate, notification);
+    }
+
+    private void OnChanged(UpstreamConnection connection) => _reports.Writer.TryWrite(connection.Name);
+
+    /// <summary>Writes status and tools to the store, coalescing bursts of changes per server.</summary>
+    private async Task ReportLoopAsync(CancellationToken stoppingToken)
+    {
+        if (store is not IMcpReportStore reports) return;
+        var pending = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            while (await _reports.Reader.WaitToReadAsync(stoppingToken))
+            {
+                while (_reports.Reader.TryRead(out var name)) pending.Add(name);
+                foreach (var name in pending)
+                {
+                    if (!_connections.TryGetValue(name, out var connection)) continue;
+                    try
+                    {
+                        await reports.ReportAsync(new McpInstanceReport(connection.Status, [.. ToolInfos(connection)]), stoppingToken);
+                    }
+                    catch (McpStoreException ex)
+                    {
+                        LogReportFailed(_logger, name, ex.Message);
+                    }
+                }
+                pending.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static IEnumerable<ToolInfo> ToolInfos(UpstreamConnection connection) =>
+        (connection.Session?.Tools ?? []).Select(t => new ToolInfo { Name = t.Name, Description = t.Description, InputSchema = t.InputSchema, McpName = connection.Name });
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Applying MCP server {McpName} version {Version}")]
+    private static partial void LogApplied(ILogger logger, string mcpName, string version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Closed MCP server {McpName}")]
+    private static partial void LogRemoved(ILogger logger, string mcpName);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile with the store failed; retrying at the next interval: {Error}")]
+    private static partial void LogReconcileFailed(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not report the status of {McpName}: {Error}")]
+    private static partial void LogReportFailed(ILogger logger, string mcpName, string error);
+}

@@ -1,0 +1,32 @@
+using McpServerless.Model;
+using ModelContextProtocol.Client;
+
+namespace McpServerless.Proxy.Upstreams;
+
+/// <summary>Builds the SDK client transport for a definition. The SDK logs a stdio server's stderr under its name.</summary>
+internal static class UpstreamTransports
+{
+    public static IClientTransport Create(McpDefinition definition, TimeSpan connectTimeout, ILoggerFactory loggerFactory)
+    {
+        if (definition.Transport == McpTransport.Stdio)
+        {
+            return new StdioClientTransport(new StdioClientTransportOptions
+            {
+                Name = definition.Name,
+                Command = definition.Command!,
+                Arguments = [.. definition.Args ?? []],
+                EnvironmentVariables = definition.Env?.ToDictionary(p => p.Key, p => (string?)p.Value),
+                ShutdownTimeout = TimeSpan.FromSeconds(2),
+            }, loggerFactory);
+        }
+
+        return new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Name = definition.Name,
+            Endpoint = new Uri(definition.Url!),
+            TransportMode = definition.Transport == McpTransport.Sse ? HttpTransportMode.Sse : HttpTransportMode.StreamableHttp,
+            AdditionalHeaders = definition.Headers?.ToDictionary(p => p.Key, p => p.Value),
+            ConnectionTimeout = connectTimeout,
+        }, loggerFactory);
+    }
+}

@@ -1,0 +1,52 @@
+using McpServerless.Model;
+
+namespace McpServerless.Tests.Infrastructure;
+
+/// <summary>The SDK-built test MCP server (tests/TestMcpServer) and npm's server-everything, as real upstreams.</summary>
+public static class TestServers
+{
+    /// <summary>The test server's assembly, built beside the tests in the same configuration.</summary>
+    public static string TestServerDll { get; } = FindTestServer();
+
+    public static McpDefinition Stdio(string name, Func<McpDefinition, McpDefinition>? adjust = null)
+    {
+        var definition = new McpDefinition
+        {
+            Name = name,
+            Transport = McpTransport.Stdio,
+            Command = "dotnet",
+            Args = [TestServerDll, "stdio"],
+            Timeout = TimeSpan.FromSeconds(20),
+        };
+        return adjust is null ? definition : adjust(definition);
+    }
+
+    /// <summary>Starts the test server over HTTP on a free loopback port; its streamable endpoint is /mcp, legacy SSE /mcp/sse.</summary>
+    public static async Task<(ExternalProcess Process, int Port)> StartHttpAsync(int? port = null)
+    {
+        var chosen = port ?? TestTools.FreeTcpPort();
+        var process = ExternalProcess.Start("dotnet", [TestServerDll, "http", chosen.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        await process.WaitForPortAsync(chosen);
+        return (process, chosen);
+    }
+
+    /// <summary>npm's reference server over stdio.</summary>
+    public static McpDefinition EverythingStdio(string name) => new()
+    {
+        Name = name,
+        Transport = McpTransport.Stdio,
+        Command = "node",
+        Args = [TestTools.NodePackageFile("@modelcontextprotocol/server-everything", "dist/index.js"), "stdio"],
+        Timeout = TimeSpan.FromSeconds(20),
+    };
+
+    private static string FindTestServer()
+    {
+        var testBin = new DirectoryInfo(AppContext.BaseDirectory); // tests/McpServerless.Tests/bin/<configuration>/<tfm>/
+        var configuration = testBin.Parent!.Name;
+        var framework = testBin.Name;
+        var testsDir = testBin.Parent.Parent!.Parent!.Parent!.FullName;
+        var dll = Path.Combine(testsDir, "TestMcpServer", "bin", configuration, framework, "McpServerless.TestMcpServer.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"The test MCP server is not built at {dll}.");
+    }
+}

@@ -1,0 +1,25 @@
+using McpServerless.Model;
+using McpServerless.Tests.Infrastructure;
+using ModelContextProtocol.Client;
+
+namespace McpServerless.Tests.Proxy;
+
+internal static class ProxyHarness
+{
+    public static async Task WaitConnectedAsync(this GatewayHarness gateway, string name, TimeSpan? timeout = null) =>
+        await Eventually.GetAsync(
+            async () => (await gateway.Admin.GetAsync(name))?.Status,
+            s => s?.State == ConnectionState.Connected,
+            $"{name} to connect", timeout);
+
+    public static Task<McpClient> ConnectAsync(this GatewayHarness gateway, string path, HttpTransportMode mode = HttpTransportMode.StreamableHttp, string? token = null) =>
+        McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
+        {
+            Endpoint = new Uri(gateway.Proxy.BaseAddress, path),
+            TransportMode = mode,
+            AdditionalHeaders = token is null ? null : new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
+        }));
+
+    public static string Text(this ModelContextProtocol.Protocol.CallToolResult result) =>
+        string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(b => b.Text));
+}

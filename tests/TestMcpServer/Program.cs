@@ -1,0 +1,33 @@
+using McpServerless.TestMcpServer;
+
+// A real MCP server built with the official SDK, for tests and benchmarks.
+//   stdio:            McpServerless.TestMcpServer stdio
+//   streamable-http:  McpServerless.TestMcpServer http <port>   (serves /mcp, and legacy SSE at /mcp/sse)
+var mode = args.FirstOrDefault() ?? "stdio";
+if (mode == "stdio")
+{
+    var builder = Host.CreateApplicationBuilder();
+    builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.Services.AddMcpServer(TestTools.Configure).WithStdioServerTransport().WithTools<TestTools>().WithPrompts<TestPrompts>().WithResources<TestResources>();
+    await builder.Build().RunAsync();
+}
+else
+{
+    var port = int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture);
+    var builder = WebApplication.CreateSlimBuilder();
+    builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
+    builder.Services.AddMcpServer(TestTools.Configure)
+        .WithHttpTransport(o =>
+        {
+            o.SessionMode = ModelContextProtocol.AspNetCore.HttpServerSessionMode.StatefulForInitializeClients;
+#pragma warning disable MCP9004 // The legacy SSE transport is what the gateway's SSE upstream path is tested against.
+            o.EnableLegacySse = true;
+#pragma warning restore MCP9004
+        })
+        .WithTools<TestTools>().WithPrompts<TestPrompts>().WithResources<TestResources>();
+    var app = builder.Build();
+    app.MapMcp("/mcp");
+    await app.RunAsync();
+}

@@ -1,0 +1,79 @@
+using System.ComponentModel;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace McpServerless.TestMcpServer;
+
+[McpServerToolType]
+public sealed class TestTools
+{
+    public static void Configure(McpServerOptions options)
+    {
+        options.ServerInfo = new Implementation { Name = "test-mcp-server", Version = "1.0.0" };
+        options.ServerInstructions = "Tools for testing the gateway.";
+    }
+
+    [McpServerTool(Name = "echo"), Description("Returns the message.")]
+    public static string Echo([Description("Text to echo")] string message) => message;
+
+    [McpServerTool(Name = "add"), Description("Adds two integers.")]
+    public static int Add(int a, int b) => a + b;
+
+    [McpServerTool(Name = "sleep"), Description("Waits, then answers; honours cancellation.")]
+    public static async Task<string> Sleep(int milliseconds, CancellationToken cancellationToken)
+    {
+        await Task.Delay(milliseconds, cancellationToken);
+        return $"slept {milliseconds}ms";
+    }
+
+    [McpServerTool(Name = "progress"), Description("Reports progress in steps, then answers.")]
+    public static async Task<string> Progress(int steps, IProgress<ProgressNotificationValue> progress, CancellationToken cancellationToken)
+    {
+        for (var i = 1; i <= steps; i++)
+        {
+            progress.Report(new ProgressNotificationValue { Progress = i, Total = steps, Message = $"step {i}" });
+            await Task.Delay(10, cancellationToken);
+        }
+        return $"done {steps}";
+    }
+
+    [McpServerTool(Name = "fail"), Description("Always fails with the message.")]
+    public static string Fail(string message) => throw new McpException(message);
+
+    [McpServerTool(Name = "big"), Description("Returns a text of the given size in kilobytes.")]
+    public static string Big(int kilobytes) => new('x', kilobytes * 1024);
+
+    [McpServerTool(Name = "whoami"), Description("Returns this server's process id.")]
+    public static string WhoAmI() => Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    [McpServerTool(Name = "env"), Description("Returns an environment variable of the server process.")]
+    public static string Env(string name) => Environment.GetEnvironmentVariable(name) ?? "";
+
+    [McpServerTool(Name = "read_secret"), Description("A tool that gateways may filter out.")]
+    public static string ReadSecret() => "the secret";
+
+    [McpServerTool(Name = "add_tool"), Description("Adds a tool named after the argument, so the server sends tools/list_changed.")]
+    public static string AddTool(McpServer server, string name)
+    {
+        server.ServerOptions.ToolCollection?.Add(McpServerTool.Create(() => $"I am {name}", new McpServerToolCreateOptions { Name = name }));
+        return $"added {name}";
+    }
+}
+
+[McpServerPromptType]
+public sealed class TestPrompts
+{
+    [McpServerPrompt(Name = "greeting"), Description("Greets someone.")]
+    public static string Greeting(string name) => $"Hello, {name}!";
+}
+
+[McpServerResourceType]
+public sealed class TestResources
+{
+    [McpServerResource(UriTemplate = "test://static", Name = "static"), Description("A fixed text.")]
+    public static string Static() => "static content";
+
+    [McpServerResource(UriTemplate = "test://items/{id}", Name = "item"), Description("An item by id.")]
+    public static string Item(string id) => $"item {id}";
+}

@@ -54,9 +54,10 @@ public sealed class TestTools
     public static string ReadSecret() => "the secret";
 
     [McpServerTool(Name = "add_tool"), Description("Adds a tool named after the argument, so the server sends tools/list_changed.")]
-    public static string AddTool(McpServer server, string name)
+    public static async Task<string> AddTool(McpServer server, string name, CancellationToken cancellationToken)
     {
         server.ServerOptions.ToolCollection?.Add(McpServerTool.Create(() => $"I am {name}", new McpServerToolCreateOptions { Name = name }));
+        await server.SendNotificationAsync(NotificationMethods.ToolListChangedNotification, cancellationToken);
         return $"added {name}";
     }
 }

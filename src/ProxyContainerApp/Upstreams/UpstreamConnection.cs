@@ -342,19 +342,25 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         },
     };
 
-    private async ValueTask OnToolsChangedAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
+    // Relisting awaits a response that this client's own receive loop must read, so it cannot run inside the
+    // notification handler (which that loop awaits): it runs on its own, then tells the sessions.
+    private ValueTask OnToolsChangedAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
     {
-        if (_session is not { } session) return;
-        try
+        _ = Task.Run(async () =>
         {
-            _session = session with { Tools = await ListToolsAsync(session.Client, cancellationToken) };
-            _onChanged(this);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogRelistFailed(_logger, Name, ex.Message);
-        }
-        await ForwardAsync(notification, cancellationToken);
+            if (_session is not { } session) return;
+            try
+            {
+                _session = session with { Tools = await ListToolsAsync(session.Client, _stopping.Token) };
+                _onChanged(this);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogRelistFailed(_logger, Name, ex.Message);
+            }
+            await ForwardAsync(notification, _stopping.Token);
+        }, CancellationToken.None);
+        return ValueTask.CompletedTask;
     }
 
     private async ValueTask ForwardAsync(JsonRpcNotification notification, CancellationToken cancellationToken)

@@ -12,13 +12,19 @@ internal static class ProxyHarness
             s => s?.State == ConnectionState.Connected,
             $"{name} to connect", timeout);
 
-    public static Task<McpClient> ConnectAsync(this GatewayHarness gateway, string path, HttpTransportMode mode = HttpTransportMode.StreamableHttp, string? token = null) =>
-        McpClient.CreateAsync(new HttpClientTransport(new HttpClientTransportOptions
-        {
-            Endpoint = new Uri(gateway.Proxy.BaseAddress, path),
-            TransportMode = mode,
-            AdditionalHeaders = token is null ? null : new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
-        }));
+    /// <summary>The last protocol revision with sessions, whose clients get server-pushed notifications.</summary>
+    public const string SessionProtocol = "2025-11-25";
+
+    /// <param name="protocolVersion">Null lets the SDK negotiate its newest revision (2026-07-28: stateless).</param>
+    public static Task<McpClient> ConnectAsync(this GatewayHarness gateway, string path, HttpTransportMode mode = HttpTransportMode.StreamableHttp, string? token = null, string? protocolVersion = null) =>
+        McpClient.CreateAsync(
+            new HttpClientTransport(new HttpClientTransportOptions
+            {
+                Endpoint = new Uri(gateway.Proxy.BaseAddress, path),
+                TransportMode = mode,
+                AdditionalHeaders = token is null ? null : new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
+            }),
+            new McpClientOptions { ProtocolVersion = protocolVersion });
 
     public static string Text(this ModelContextProtocol.Protocol.CallToolResult result) =>
         string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(b => b.Text));

@@ -39,7 +39,8 @@ public sealed class AdminApiTests : IAsyncLifetime
         var definition = body.RootElement.GetProperty("definition");
         Assert.Equal("stdio", definition.GetProperty("transport").GetString());
         Assert.Equal("30s", definition.GetProperty("timeout").GetString());
-        Assert.Equal("disconnected", body.RootElement.GetProperty("status").GetProperty("state").GetString());
+        Assert.Equal("files", body.RootElement.GetProperty("status").GetProperty("name").GetString());
+        Assert.NotEqual("connected", body.RootElement.GetProperty("status").GetProperty("state").GetString());
     }
 
     [Fact]

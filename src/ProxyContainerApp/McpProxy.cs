@@ -59,7 +59,11 @@ public sealed class McpProxy : IMcpProxy
         _baseAddress = new Uri(address.EndsWith('/') ? address : address + "/");
     }
 
-    public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        await _app.StopAsync(cancellationToken);
+        _baseAddress = null;
+    }
 
     public Task<StoredMcp> RegisterMcpAsync(McpDefinition definition, CancellationToken cancellationToken = default) =>
         _registry.RegisterAsync(definition, cancellationToken);
@@ -94,7 +98,12 @@ public sealed class McpProxy : IMcpProxy
         return _app.Services.GetRequiredService<GatewayMetrics>().Snapshot(registered, connected);
     }
 
-    public ValueTask DisposeAsync() => _app.DisposeAsync();
+    /// <summary>Stops the gateway if it runs (closing upstreams and their child processes), then releases it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_baseAddress is not null) await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
 
     private static void Copy(McpProxyOptions from, McpProxyOptions to)
     {

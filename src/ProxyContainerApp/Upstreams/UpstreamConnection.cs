@@ -135,6 +135,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     {
         var session = _session ?? throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' is not connected{(_lastError is null ? "" : $": {_lastError}")}.");
 
+        StripHopMetadata(parameters);
         string? gatewayToken = null;
         if (caller is not null && parameters?["_meta"]?["progressToken"] is { } original)
         {
@@ -161,6 +162,17 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         {
             if (gatewayToken is not null) _progressRoutes.TryRemove(gatewayToken, out _);
         }
+    }
+
+    /// <summary>
+    /// Removes the reserved <c>io.modelcontextprotocol/…</c> request metadata (protocol version, client info and
+    /// capabilities of 2026-07-28 requests): it describes the downstream hop, and the upstream hop has its own session.
+    /// </summary>
+    private static void StripHopMetadata(JsonNode? parameters)
+    {
+        if (parameters?["_meta"] is not JsonObject meta) return;
+        foreach (var key in meta.Select(p => p.Key).Where(k => k.StartsWith("io.modelcontextprotocol/", StringComparison.Ordinal)).ToList())
+            meta.Remove(key);
     }
 
     public async ValueTask DisposeAsync()
@@ -275,7 +287,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     {
         using var monitoring = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var closed = session.Client.Completion;
-        var health = Definition.HealthCheckEnabled ? HealthCheckAsync(session, monitoring.Token) : Task.Delay(System.Threading.Timeout.Infinite, monitoring.Token);
+        var health = Definition.HealthCheckEnabled ? HealthCheckAsync(session, monitoring.Token) : UntilStoppedAsync(monitoring.Token);
         var ended = await Task.WhenAny(closed, health);
         await monitoring.CancelAsync();
         if (ended == closed)
@@ -285,12 +297,18 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         }
         try
         {
-            return await (Task<string>)health;
+            return await health;
         }
         catch (OperationCanceledException)
         {
             return "stopped";
         }
+    }
+
+    private static async Task<string> UntilStoppedAsync(CancellationToken cancellationToken)
+    {
+        await Task.Delay(System.Threading.Timeout.Infinite, cancellationToken);
+        return "stopped";
     }
 
     private async Task<string> HealthCheckAsync(UpstreamSession session, CancellationToken cancellationToken)
@@ -324,8 +342,16 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         return "stopped";
     }
 
+    /// <summary>
+    /// The gateway speaks the last session-based revision upstream: every current server supports it, a shared
+    /// long-lived connection wants a session anyway, and it skips the newer revision's discovery probe that some
+    /// servers answer in ways that leave them uninitialized.
+    /// </summary>
+    public const string UpstreamProtocolVersion = "2025-11-25";
+
     private McpClientOptions ClientOptions() => new()
     {
+        ProtocolVersion = UpstreamProtocolVersion,
         ClientInfo = new Implementation { Name = "mcp-serverless-gateway", Version = typeof(UpstreamConnection).Assembly.GetName().Version?.ToString() ?? "1.0.0" },
         Handlers = new McpClientHandlers
         {

@@ -62,6 +62,15 @@ public sealed class ExternalProcess : IAsyncDisposable
         throw new TimeoutException($"{_process.StartInfo.FileName} did not listen on {port}: {Output}");
     }
 
+    /// <summary>Waits for the process to end by itself and returns its standard output; fails with its output otherwise.</summary>
+    public async Task<string> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        _process.WaitForExit(); // flushes the asynchronous output readers
+        return _process.ExitCode == 0 ? Output : throw new InvalidOperationException($"{_process.StartInfo.FileName} exited with {_process.ExitCode}: {Output}");
+    }
+
     /// <summary>Kills the process (and its children) and waits for it to exit.</summary>
     public async Task StopAsync()
     {

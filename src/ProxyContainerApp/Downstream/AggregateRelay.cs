@@ -15,29 +15,13 @@ namespace McpServerless.Proxy.Downstream;
 /// exist (the colliding <c>a</c> tool <c>b__c</c> is then left out of the list). Resources keep their URIs:
 /// a read goes to the server that listed the URI, or else to each server in turn until one has it.
 /// </summary>
-internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy policy, CallerIdentity caller)
+internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy policy, CallerIdentity caller) : RelayFilter
 {
     public const string Separator = "__";
 
-    private readonly InFlightRequests _inFlight = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _resourceOwners = new(StringComparer.Ordinal);
 
-    public McpMessageHandler Filter(McpMessageHandler next) => async (context, cancellationToken) =>
-    {
-        switch (context.JsonRpcMessage)
-        {
-            case JsonRpcRequest request when ServerRelay.RelayedMethods.Contains(request.Method):
-                using (var call = _inFlight.Begin(request.Id, cancellationToken))
-                    await RelayResponses.AnswerAsync(context, request, ct => RelayAsync(request, context.Server, ct), call.Token);
-                return;
-            case JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancelled:
-                _inFlight.Cancel(cancelled);
-                break;
-        }
-        await next(context, cancellationToken);
-    };
-
-    private Task<JsonNode?> RelayAsync(JsonRpcRequest request, McpServer server, CancellationToken cancellationToken) => request.Method switch
+    protected override Task<JsonNode?> RelayAsync(JsonRpcRequest request, McpServer server, CancellationToken cancellationToken) => request.Method switch
     {
         RequestMethods.ToolsList => Task.FromResult<JsonNode?>(ListTools()),
         RequestMethods.ToolsCall => CallByPrefixedNameAsync(request, server, "name", cancellationToken),

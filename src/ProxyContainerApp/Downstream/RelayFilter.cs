@@ -1,0 +1,108 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using McpServerless.Proxy.Upstreams;
+using ModelContextProtocol;
+using ModelContextProtocol.Protocol;
+using ModelContextProtocol.Server;
+
+namespace McpServerless.Proxy.Downstream;
+
+/// <summary>
+/// A session's incoming-message filter that answers the relayed methods itself and leaves everything else
+/// (<c>initialize</c>, <c>ping</c>, notifications) to the SDK. Every failure becomes a JSON-RPC error, and a
+/// client's <c>notifications/cancelled</c> reaches the upstream call.
+/// </summary>
+internal abstract class RelayFilter
+{
+    public static readonly IReadOnlySet<string> RelayedMethods = new HashSet<string>(StringComparer.Ordinal)
+    {
+        RequestMethods.ToolsList, RequestMethods.ToolsCall,
+        RequestMethods.PromptsList, RequestMethods.PromptsGet,
+        RequestMethods.ResourcesList, RequestMethods.ResourcesTemplatesList, RequestMethods.ResourcesRead,
+        RequestMethods.ResourcesSubscribe, RequestMethods.ResourcesUnsubscribe,
+        RequestMethods.CompletionComplete,
+        "logging/setLevel", // deprecated in 2026-07-28, still sent by clients of earlier revisions
+    };
+
+    private readonly InFlightRequests _inFlight = new();
+
+    public McpMessageHandler Filter(McpMessageHandler next) => async (context, cancellationToken) =>
+    {
+        switch (context.JsonRpcMessage)
+        {
+            case JsonRpcRequest request when RelayedMethods.Contains(request.Method):
+                using (var call = _inFlight.Begin(request.Id, cancellationToken))
+                    await AnswerAsync(context, request, call.Token);
+                return;
+            case JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancelled:
+                _inFlight.Cancel(cancelled);
+                break;
+        }
+        await next(context, cancellationToken);
+    };
+
+    /// <summary>Produces the result of a relayed request for <paramref name="caller"/>, the session that sent it.</summary>
+    protected abstract Task<JsonNode?> RelayAsync(JsonRpcRequest request, McpServer caller, CancellationToken cancellationToken);
+
+    // The filter's server is bound to the request's transport, so a streamable-HTTP reply lands on its POST.
+    private async Task AnswerAsync(MessageContext context, JsonRpcRequest request, CancellationToken cancellationToken)
+    {
+        JsonRpcMessage reply;
+        try
+        {
+            reply = new JsonRpcResponse { Id = request.Id, Result = await RelayAsync(request, context.Server, cancellationToken) };
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return; // The caller cancelled; MCP says no response follows.
+        }
+        catch (McpProtocolException ex)
+        {
+            reply = Error(request, ex.ErrorCode, ex.Message);
+        }
+        catch (UpstreamException ex)
+        {
+            reply = Error(request, ex.Code, ex.Message);
+        }
+        await context.Server.SendMessageAsync(reply, cancellationToken);
+    }
+
+    private static JsonRpcError Error(JsonRpcRequest request, McpErrorCode code, string message) =>
+        new() { Id = request.Id, Error = new JsonRpcErrorDetail { Code = (int)code, Message = message } };
+}
+
+/// <summary>Requests being relayed for one session, so a client's <c>notifications/cancelled</c> reaches the upstream call.</summary>
+internal sealed class InFlightRequests
+{
+    private readonly ConcurrentDictionary<RequestId, CancellationTokenSource> _calls = new();
+
+    public Call Begin(RequestId id, CancellationToken sessionToken)
+    {
+        var source = CancellationTokenSource.CreateLinkedTokenSource(sessionToken);
+        _calls[id] = source;
+        return new Call(this, id, source);
+    }
+
+    public void Cancel(JsonRpcNotification cancelled)
+    {
+        var id = cancelled.Params?["requestId"];
+        RequestId? requestId = id?.GetValueKind() switch
+        {
+            System.Text.Json.JsonValueKind.String => new RequestId(id.GetValue<string>()),
+            System.Text.Json.JsonValueKind.Number => new RequestId(id.GetValue<long>()),
+            _ => null,
+        };
+        if (requestId is { } key && _calls.TryGetValue(key, out var source)) source.Cancel();
+    }
+
+    public readonly struct Call(InFlightRequests owner, RequestId id, CancellationTokenSource source) : IDisposable
+    {
+        public CancellationToken Token => source.Token;
+
+        public void Dispose()
+        {
+            owner._calls.TryRemove(KeyValuePair.Create(id, source));
+            source.Dispose();
+        }
+    }
+}

@@ -119,5 +119,6 @@ public sealed class McpProxy : IMcpProxy
         to.MaxAdminBodyBytes = from.MaxAdminBodyBytes;
         to.ReconcileInterval = from.ReconcileInterval;
         to.InstanceId = from.InstanceId;
+        to.Limits = from.Limits;
     }
 }

@@ -17,6 +17,11 @@ public sealed partial class DownstreamSessions(ILogger<DownstreamSessions> logge
 
     public int Count => _byName.Values.Sum(s => s.Count);
 
+    public int CountOf(string name) => _byName.TryGetValue(name, out var sessions) ? sessions.Count : 0;
+
+    public IEnumerable<KeyValuePair<string, int>> CountByName() =>
+        _byName.Select(p => KeyValuePair.Create(p.Key, p.Value.Count));
+
     /// <summary>Runs one session until the client leaves or <see cref="EndAll"/> ends it.</summary>
     public async Task RunAsync(string name, McpServer server, CancellationToken cancellationToken)
     {

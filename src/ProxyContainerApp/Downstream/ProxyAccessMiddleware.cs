@@ -1,14 +1,17 @@
+using McpServerless.Configuration;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
+using Microsoft.Extensions.Options;
 
 namespace McpServerless.Proxy.Downstream;
 
 /// <summary>
 /// Runs before any MCP work on the proxy endpoints: an unknown server is 404, a refused caller 401/403
 /// (global tokens, then the server's <c>requireAuth</c>/<c>authTokens</c>/<c>allowedIPs</c>), and a server
-/// that is not connected within its timeout is 503 — all as problem details.
+/// that is not connected within its timeout is 503, and so is a new session beyond
+/// <c>McpProxy:Limits:MaxSessionsPerServer</c> — all as problem details.
 /// </summary>
-internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManager upstreams, AccessPolicy policy)
+internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManager upstreams, AccessPolicy policy, DownstreamSessions sessions, IOptions<McpProxyOptions> options)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -29,6 +32,11 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManage
                 await AccessPolicy.Deny(context, decision).ExecuteAsync(context);
                 return;
             }
+            if (SessionLimitReached(context, DownstreamSessions.Aggregate) is { } full)
+            {
+                await full.ExecuteAsync(context);
+                return;
+            }
             context.Items[typeof(CallerIdentity)] = new CallerIdentity(policy.ResolveClientIp(context), AccessPolicy.BearerToken(context.Request).ToString());
         }
         await next(context);
@@ -42,6 +50,7 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManage
 
         var decision = policy.AuthorizeMcp(context, upstream.AccessRule);
         if (!decision.IsAllowed) return AccessPolicy.Deny(context, decision);
+        if (SessionLimitReached(context, name) is { } full) return full;
 
         if (await upstream.WaitConnectedAsync(upstream.Timeout, context.RequestAborted) is null)
         {
@@ -51,5 +60,15 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManage
         }
         context.Items[typeof(UpstreamConnection)] = upstream;
         return null;
+    }
+
+    private IResult? SessionLimitReached(HttpContext context, string name)
+    {
+        var opensSession = (HttpMethods.IsPost(context.Request.Method) && !context.Request.Headers.ContainsKey("Mcp-Session-Id"))
+            || (HttpMethods.IsGet(context.Request.Method) && context.Request.Path.Value?.EndsWith("/sse", StringComparison.Ordinal) == true);
+        if (!opensSession || sessions.CountOf(name) < options.Value.Limits.MaxSessionsPerServer) return null;
+        context.Response.Headers.RetryAfter = "5";
+        return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Too many sessions",
+            detail: $"The gateway holds its limit of {options.Value.Limits.MaxSessionsPerServer} sessions here; close one or retry later.");
     }
 }

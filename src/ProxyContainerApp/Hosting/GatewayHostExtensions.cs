@@ -21,9 +21,14 @@ public static partial class GatewayHostExtensions
         var services = builder.Services;
         services.AddMcpProxy();
         services.AddMcpGatewayCore(builder.Configuration);
+        services.AddGatewayTelemetry(builder.Configuration);
         services.AddProblemDetails();
-        services.AddOptions<KestrelServerOptions>()
-            .Configure<IOptions<McpProxyOptions>>((kestrel, gateway) => Listen(kestrel, gateway.Value));
+        services.AddAdminRateLimiting();
+        services.AddOptions<KestrelServerOptions>().Configure<IOptions<McpProxyOptions>>((kestrel, gateway) =>
+        {
+            kestrel.Limits.MaxRequestBodySize = gateway.Value.Limits.MaxRequestBodyBytes;
+            Listen(kestrel, gateway.Value);
+        });
         services.AddOptions<HostOptions>()
             .Configure<IOptions<McpProxyOptions>>((host, gateway) => host.ShutdownTimeout = gateway.Value.ShutdownTimeout);
         services.AddHostedService<ServersFileLoader>();
@@ -33,13 +38,19 @@ public static partial class GatewayHostExtensions
     /// <summary>Maps <c>/healthz</c>, the admin API and the proxy endpoints, with request metrics and problem details for errors.</summary>
     public static WebApplication MapMcpGateway(this WebApplication app)
     {
-        app.UseExceptionHandler();
+        // A body over the limit or a malformed request surfaces as BadHttpRequestException from deep in a reader:
+        // it keeps its own 4xx status instead of becoming a 500.
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            StatusCodeSelector = ex => ex is Microsoft.AspNetCore.Http.BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+        });
         app.UseStatusCodePages();
         app.UseMiddleware<RequestMetricsMiddleware>();
+        app.UseRateLimiter();
 
         app.MapGet("/healthz", (HttpRequest r, AdminApi api) => api.HealthAsync(r));
 
-        var admin = app.MapGroup(AdminApi.RoutePrefix);
+        var admin = app.MapGroup(AdminApi.RoutePrefix).RequireRateLimiting(AdminRateLimiting.PolicyName);
         admin.MapGet("/mcps", (HttpRequest r, AdminApi api) => api.ListAsync(r));
         admin.MapPost("/mcps", (HttpRequest r, AdminApi api) => api.RegisterAsync(r));
         admin.MapGet("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.GetAsync(r, name));
@@ -48,6 +59,7 @@ public static partial class GatewayHostExtensions
         admin.MapGet("/tools", (HttpRequest r, AdminApi api) => api.ListToolsAsync(r));
         admin.MapGet("/metrics", (HttpRequest r, AdminApi api) => api.MetricsAsync(r));
 
+        app.MapGatewayTelemetry();
         app.MapMcpProxy();
 
         var policy = app.Services.GetRequiredService<AccessPolicy>();

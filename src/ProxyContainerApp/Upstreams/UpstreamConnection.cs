@@ -1,6 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text.Json.Nodes;
+using System.Threading.RateLimiting;
 using McpServerless.Model;
+using McpServerless.Proxy.Hosting;
 using McpServerless.Security;
 using McpServerless.Storage;
 using ModelContextProtocol;
@@ -41,6 +44,9 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly string _instance;
     private readonly Action<UpstreamConnection> _onChanged;
+    private readonly ProxyInstruments _instruments;
+    private readonly ConcurrencyLimiter _concurrency;
+    private readonly UpstreamLimits _limits;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, ProgressRoute> _progressRoutes = new(StringComparer.Ordinal);
     private TaskCompletionSource<UpstreamSession> _connected = NewConnectedSignal();
@@ -55,8 +61,16 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     private DateTimeOffset? _lastHealthCheck;
     private bool? _healthy;
 
-    public UpstreamConnection(StoredMcp stored, string instance, TimeProvider time, ILoggerFactory loggerFactory, Action<UpstreamConnection> onChanged)
+    public UpstreamConnection(StoredMcp stored, UpstreamLimits limits, string instance, TimeProvider time, ProxyInstruments instruments, ILoggerFactory loggerFactory, Action<UpstreamConnection> onChanged)
     {
+        _concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = limits.MaxConcurrentRequests,
+            QueueLimit = limits.QueuedRequests,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
+        _limits = limits;
+        _instruments = instruments;
         Definition = stored.Definition;
         Version = stored.Version;
         AccessRule = McpAccessRule.From(Definition);
@@ -79,6 +93,9 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     public ToolFilterMatcher ToolFilter { get; }
 
     public TimeSpan Timeout => Definition.Timeout ?? DefaultTimeout;
+
+    /// <summary>Requests being relayed upstream right now.</summary>
+    public long InFlight => _limits.MaxConcurrentRequests - _concurrency.GetStatistics()!.CurrentAvailablePermits;
 
     /// <summary>The live session, or null while not connected.</summary>
     public UpstreamSession? Session => _session;
@@ -134,6 +151,14 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     public async Task<JsonRpcResponse> SendAsync(string method, JsonNode? parameters, McpServer? caller, CancellationToken cancellationToken)
     {
         var session = _session ?? throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' is not connected{(_lastError is null ? "" : $": {_lastError}")}.");
+        var tool = method == RequestMethods.ToolsCall ? parameters?["name"]?.GetValue<string>() : null;
+        using var activity = ProxyInstruments.ActivitySource.StartActivity($"mcp {method}", ActivityKind.Client);
+        activity?.SetTag("mcp.server", Name);
+        activity?.SetTag("mcp.tool", tool);
+
+        using var lease = await _concurrency.AcquireAsync(1, cancellationToken);
+        if (!lease.IsAcquired)
+            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' has too many requests in flight; try again shortly.");
 
         StripHopMetadata(parameters);
         string? gatewayToken = null;
@@ -146,21 +171,33 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Timeout);
+        var started = Stopwatch.GetTimestamp();
+        var outcome = "error";
         try
         {
-            return await session.Client.SendRequestAsync(new JsonRpcRequest { Method = method, Params = parameters }, timeout.Token);
+            var response = await session.Client.SendRequestAsync(new JsonRpcRequest { Method = method, Params = parameters }, timeout.Token);
+            outcome = "ok";
+            return response;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
+            outcome = "timeout";
             throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' did not answer {method} within {Serialization.GoDuration.Format(Timeout)}.");
         }
-        catch (Exception ex) when (ex is not McpProtocolException and not OperationCanceledException)
+        catch (OperationCanceledException)
+        {
+            outcome = "cancelled";
+            throw;
+        }
+        catch (Exception ex) when (ex is not McpProtocolException)
         {
             throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' failed during {method}: connection lost.", ex);
         }
         finally
         {
             if (gatewayToken is not null) _progressRoutes.TryRemove(gatewayToken, out _);
+            _instruments.RecordRequest(Name, method, tool, outcome, Stopwatch.GetElapsedTime(started));
+            activity?.SetTag("outcome", outcome);
         }
     }
 
@@ -187,6 +224,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         }
         if (Interlocked.Exchange(ref _session, null) is { } session) await session.Client.DisposeAsync();
         SetState(ConnectionState.Disconnected, null);
+        _concurrency.Dispose();
         _stopping.Dispose();
     }
 
@@ -236,6 +274,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
                 MaxRetryAttempts = Definition.MaxReconnects == 0 ? int.MaxValue : Definition.MaxReconnects,
                 OnRetry = args =>
                 {
+                    _instruments.RecordReconnect(Name);
                     lock (_stopping) _reconnectAttempts = args.AttemptNumber + 1;
                     LogRetrying(_logger, Name, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception?.Message);
                     SetState(ConnectionState.Connecting, Describe(args.Outcome.Exception));
@@ -454,6 +493,9 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Debug, Message = "A progress notification from MCP server {McpName} could not be delivered: {Error}")]
     private static partial void LogProgressLost(ILogger logger, string mcpName, string error);
 }
+
+/// <summary>How many requests one upstream connection carries at once, and how many more may wait.</summary>
+public sealed record UpstreamLimits(int MaxConcurrentRequests, int QueuedRequests);
 
 /// <summary>A request the gateway could not complete upstream; becomes a JSON-RPC error for the caller.</summary>
 public sealed class UpstreamException(McpErrorCode code, string message, Exception? inner = null) : Exception(message, inner)

@@ -1,9 +1,11 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using McpServerless.ChangeFeed;
 using McpServerless.Configuration;
 using McpServerless.Model;
 using McpServerless.Proxy.Downstream;
+using McpServerless.Proxy.Hosting;
 using McpServerless.Registry;
 using McpServerless.Storage;
 using Microsoft.Extensions.Options;
@@ -25,6 +27,7 @@ public sealed partial class UpstreamManager(
     DownstreamSessions sessions,
     IOptions<McpProxyOptions> options,
     TimeProvider time,
+    ProxyInstruments instruments,
     ILoggerFactory loggerFactory) : BackgroundService, IMcpRuntimeView
 {
     private readonly ConcurrentDictionary<string, UpstreamConnection> _connections = new(StringComparer.Ordinal);
@@ -45,6 +48,7 @@ public sealed partial class UpstreamManager(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        ObserveMetrics();
         var reporting = ReportLoopAsync(stoppingToken);
         await using var subscription = await feed.SubscribeAsync((change, ct) => new ValueTask(ReconcileAsync(change.Name, ct)), stoppingToken);
         using var timer = new PeriodicTimer(options.Value.ReconcileInterval, time);
@@ -128,7 +132,8 @@ public sealed partial class UpstreamManager(
         var name = stored.Definition.Name;
         if (_connections.TryGetValue(name, out var current) && current.Version == stored.Version) return;
 
-        var connection = new UpstreamConnection(stored, options.Value.InstanceId, time, loggerFactory, OnChanged);
+        var limits = new UpstreamLimits(options.Value.Limits.MaxConcurrentUpstreamRequests, options.Value.Limits.QueuedUpstreamRequests);
+        var connection = new UpstreamConnection(stored, limits, options.Value.InstanceId, time, instruments, loggerFactory, OnChanged);
         connection.Notified += OnNotifiedAsync;
         _connections[name] = connection;
         connection.Start();
@@ -167,6 +172,16 @@ public sealed partial class UpstreamManager(
     {
         await sessions.BroadcastAsync(connection.Name, notification);
         await sessions.BroadcastAsync(DownstreamSessions.Aggregate, notification);
+    }
+
+    private void ObserveMetrics()
+    {
+        instruments.Meter.CreateObservableGauge("mcp_gateway.upstream.connected",
+            () => _connections.Values.Select(c => new Measurement<int>(c.Session is null ? 0 : 1, new KeyValuePair<string, object?>("mcp.server", c.Name))),
+            description: "1 while the upstream MCP server is connected");
+        instruments.Meter.CreateObservableUpDownCounter("mcp_gateway.sessions.active",
+            () => sessions.CountByName().Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("mcp.server", p.Key.Length == 0 ? "(aggregate)" : p.Key))),
+            description: "Open downstream MCP sessions");
     }
 
     private void OnChanged(UpstreamConnection connection) => _reports.Writer.TryWrite(connection.Name);

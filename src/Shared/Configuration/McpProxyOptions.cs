@@ -41,6 +41,27 @@ public sealed class McpProxyOptions
     /// <summary>Names this instance in the status it reports; defaults to host name and process id.</summary>
     public string InstanceId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
 
+    public GatewayLimits Limits { get; set; } = new();
+
     /// <summary>Largest admin request body accepted, in bytes.</summary>
     public int MaxAdminBodyBytes { get; set; } = 1024 * 1024;
+}
+
+/// <summary>Bounds that keep one client or one upstream from exhausting the gateway (<c>McpProxy:Limits</c>).</summary>
+public sealed class GatewayLimits
+{
+    /// <summary>Largest request body on any endpoint, in bytes (JSON-RPC messages included).</summary>
+    public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Open downstream sessions per server (and on the aggregated endpoint); more get 503.</summary>
+    public int MaxSessionsPerServer { get; set; } = 1000;
+
+    /// <summary>Requests one upstream connection carries at once.</summary>
+    public int MaxConcurrentUpstreamRequests { get; set; } = 256;
+
+    /// <summary>Requests that may wait for one of those slots; beyond that a call fails at once with a JSON-RPC error.</summary>
+    public int QueuedUpstreamRequests { get; set; } = 1024;
+
+    /// <summary>Admin API requests per client address per minute; more get 429.</summary>
+    public int AdminRequestsPerMinute { get; set; } = 600;
 }

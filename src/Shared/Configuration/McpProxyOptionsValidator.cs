@@ -28,6 +28,11 @@ public sealed class McpProxyOptionsValidator : IValidateOptions<McpProxyOptions>
         if (options.MaxAdminBodyBytes < 1024)
             failures.Add($"{prefix}:MaxAdminBodyBytes must be at least 1024.");
 
+        var limits = options.Limits;
+        if (limits.MaxRequestBodyBytes < 1024 || limits.MaxSessionsPerServer < 1 || limits.MaxConcurrentUpstreamRequests < 1
+            || limits.QueuedUpstreamRequests < 0 || limits.AdminRequestsPerMinute < 1)
+            failures.Add($"{prefix}:Limits values must be positive (MaxRequestBodyBytes at least 1024, QueuedUpstreamRequests may be 0).");
+
         CheckTokens(failures, $"{prefix}:AdminTokens", options.AdminTokens);
         CheckTokens(failures, $"{prefix}:GlobalAuthTokens", options.GlobalAuthTokens);
         CheckAddresses(failures, $"{prefix}:AdminAllowIPs", options.AdminAllowIPs);

@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using McpServerless.Metrics;
+
+namespace McpServerless.Proxy.Hosting;
+
+/// <summary>
+/// The proxy's OpenTelemetry instruments, on the same meter as <see cref="GatewayMetrics"/>, plus one
+/// activity per relayed request. Recording costs a few struct operations when nobody listens.
+/// </summary>
+public sealed class ProxyInstruments
+{
+    public static readonly ActivitySource ActivitySource = new(GatewayMetrics.MeterName);
+
+    private readonly Counter<long> _upstreamRequests;
+    private readonly Histogram<double> _upstreamDuration;
+    private readonly Counter<long> _reconnects;
+
+    public ProxyInstruments(IMeterFactory meterFactory)
+    {
+        Meter = meterFactory.Create(GatewayMetrics.MeterName);
+        _upstreamRequests = Meter.CreateCounter<long>("mcp_gateway.upstream.requests", description: "Requests relayed to upstream MCP servers");
+        _upstreamDuration = Meter.CreateHistogram<double>("mcp_gateway.upstream.request.duration", unit: "s", description: "Time upstream MCP servers took to answer");
+        _reconnects = Meter.CreateCounter<long>("mcp_gateway.upstream.reconnects", description: "Reconnect attempts to upstream MCP servers");
+    }
+
+    /// <summary>The gateway meter, for observable instruments whose owners live elsewhere.</summary>
+    public Meter Meter { get; }
+
+    public void RecordRequest(string mcpName, string method, string? tool, string outcome, TimeSpan elapsed)
+    {
+        var tags = new TagList { { "mcp.server", mcpName }, { "mcp.method", method }, { "outcome", outcome } };
+        if (tool is not null) tags.Add("mcp.tool", tool);
+        _upstreamRequests.Add(1, tags);
+        _upstreamDuration.Record(elapsed.TotalSeconds, tags);
+    }
+
+    public void RecordReconnect(string mcpName) => _reconnects.Add(1, new KeyValuePair<string, object?>("mcp.server", mcpName));
+}

@@ -25,4 +25,7 @@ internal sealed class AsyncOnce(Func<CancellationToken, Task> setUp)
             _gate.Release();
         }
     }
+
+    /// <summary>Forgets that the set-up ran, because what it made is gone (a table deleted under us).</summary>
+    public void Reset() => _done = false;
 }

@@ -178,7 +178,18 @@ public sealed partial class TableMcpStore : IMcpStore, IMcpReportStore
         try
         {
             await _tableCreated.EnsureAsync(cancellationToken);
-            return await call(cancellationToken);
+            try
+            {
+                return await call(cancellationToken);
+            }
+            catch (RequestFailedException ex) when (ex.ErrorCode == "TableNotFound")
+            {
+                // The table was deleted after we created it (or an in-memory emulator restarted): make it again, once.
+                LogTableRecreated(_logger, _table.Name);
+                _tableCreated.Reset();
+                await _tableCreated.EnsureAsync(cancellationToken);
+                return await call(cancellationToken);
+            }
         }
         catch (Exception ex) when (IsOutage(ex, cancellationToken))
         {
@@ -199,6 +210,9 @@ public sealed partial class TableMcpStore : IMcpStore, IMcpReportStore
         AuthenticationFailedException => true,
         _ => false,
     };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Table {Table} was missing; creating it again")]
+    private static partial void LogTableRecreated(ILogger logger, string table);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A Table storage call failed because the service is unavailable")]
     private static partial void LogUnavailable(ILogger logger, Exception exception);

@@ -31,6 +31,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<AccessPolicy>();
 
+        services.AddMcpGatewayStorage(configuration);
         services.TryAddSingleton<IMcpStore, InMemoryMcpStore>();
         services.TryAddSingleton<IRegistryChangeFeed, InProcessChangeFeed>();
         services.TryAddSingleton<McpRegistry>();

@@ -1,0 +1,232 @@
+using System.Text.Json;
+using Azure;
+using Azure.Messaging.ServiceBus;
+using Azure.Messaging.ServiceBus.Administration;
+using McpServerless.ChangeFeed;
+using McpServerless.Configuration;
+using McpServerless.Model;
+using McpServerless.Registry;
+using McpServerless.Storage;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace McpServerless.Tests.Storage;
+
+/// <summary>
+/// No Service Bus broker or emulator can run on this machine, so the feed runs against the SDK's mocking surface:
+/// messages from <see cref="ServiceBusModelFactory"/>, and client, sender, processor and receiver subclasses that
+/// record what the feed asks of them. The fan-out itself is tested for real with Redis pub/sub.
+/// </summary>
+public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
+{
+    private readonly RecordingClient _client = new();
+    private readonly RecordingAdministration _administration = new();
+    private readonly ServiceBusChangeFeedOptions _options = new() { TopicName = "registry", SubscriptionIdleTimeout = TimeSpan.FromHours(1) };
+    private readonly ChangeRecorder _recorder = new();
+    private ServiceBusChangeFeed _feed = null!;
+
+    public async Task InitializeAsync()
+    {
+        _feed = new ServiceBusChangeFeed((_client, _administration), _options, "replica-7", NullLogger<ServiceBusChangeFeed>.Instance);
+        await _feed.SubscribeAsync(_recorder.HandleAsync);
+    }
+
+    public async Task DisposeAsync() => await _feed.DisposeAsync();
+
+    [Fact]
+    public void Subscribing_creates_the_instances_own_subscription_that_deletes_itself_when_idle_and_starts_receiving()
+    {
+        var created = Assert.Single(_administration.Created);
+        Assert.Equal("registry", created.TopicName);
+        Assert.Equal("replica-7", created.SubscriptionName);
+        Assert.Equal(TimeSpan.FromHours(1), created.AutoDeleteOnIdle);
+        var processor = Assert.Single(_client.Processors);
+        Assert.True(processor.Started);
+        Assert.Equal(("registry", "replica-7"), (processor.Topic, processor.Subscription));
+        Assert.False(processor.Options.AutoCompleteMessages);
+    }
+
+    [Fact]
+    public async Task A_valid_message_reaches_the_handlers_and_is_completed()
+    {
+        var message = Received("""{"name":"files","kind":"upserted","version":"7"}""");
+
+        Assert.Equal(MessageDisposition.Complete, await _feed.HandleMessageAsync(message));
+        Assert.Equal(new RegistryChange("files", RegistryChangeKind.Upserted, "7"), await _recorder.NextAsync());
+    }
+
+    [Fact]
+    public async Task The_processor_settles_messages_as_HandleMessageAsync_decides()
+    {
+        var receiver = new RecordingReceiver();
+        var processor = Assert.Single(_client.Processors);
+
+        await processor.RaiseAsync(Received("""{"name":"files","kind":"deleted"}""", "good"), receiver);
+        await processor.RaiseAsync(Received("garbage", "bad"), receiver);
+
+        Assert.Equal(["good"], receiver.Completed);
+        Assert.Equal([("bad", ServiceBusChangeFeed.MalformedReason)], receiver.DeadLettered);
+    }
+
+    [Fact]
+    public async Task A_duplicate_is_delivered_again_and_completed_because_notices_are_idempotent()
+    {
+        var message = Received("""{"name":"files","kind":"upserted","version":"7"}""", "same-id");
+
+        Assert.Equal(MessageDisposition.Complete, await _feed.HandleMessageAsync(message));
+        Assert.Equal(MessageDisposition.Complete, await _feed.HandleMessageAsync(message));
+        Assert.Equal((await _recorder.NextAsync()), await _recorder.NextAsync());
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("")]
+    [InlineData("""{"kind":"deleted"}""")]
+    [InlineData("""["files"]""")]
+    [InlineData("""{"name":"files","kind":"exploded"}""")]
+    public async Task A_body_that_is_not_a_registry_change_is_dead_lettered_and_reaches_no_handler(string body)
+    {
+        Assert.Equal(MessageDisposition.DeadLetter, await _feed.HandleMessageAsync(Received(body)));
+        Assert.Empty(_recorder.Received);
+    }
+
+    [Fact]
+    public async Task A_failing_handler_is_logged_and_the_message_still_completed()
+    {
+        await using var failing = await _feed.SubscribeAsync((_, _) => throw new InvalidOperationException("handler bug"));
+
+        Assert.Equal(MessageDisposition.Complete, await _feed.HandleMessageAsync(Received("""{"name":"files","kind":"upserted"}""")));
+        Assert.Equal("files", (await _recorder.NextAsync()).Name);
+    }
+
+    [Fact]
+    public async Task Published_messages_carry_name_kind_and_version_only_never_the_definition_or_its_secrets()
+    {
+        var registry = new McpRegistry(new InMemoryMcpStore(), _feed, NullLogger<McpRegistry>.Instance);
+        await registry.RegisterAsync(new McpDefinition
+        {
+            Name = "secretive",
+            Transport = McpTransport.StreamableHttp,
+            Url = "https://mcp.example.test/mcp",
+            Headers = new Dictionary<string, string> { ["Authorization"] = "Bearer header-secret" },
+            AuthTokens = ["token-secret"],
+        });
+
+        var sent = Assert.Single(_client.Sender.Sent);
+        Assert.Equal("application/json", sent.ContentType);
+        Assert.Equal("secretive", sent.Subject);
+        var body = sent.Body.ToString();
+        Assert.DoesNotContain("header-secret", body);
+        Assert.DoesNotContain("token-secret", body);
+        using var json = JsonDocument.Parse(body);
+        Assert.Equal(["name", "kind", "version"], json.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("upserted", json.RootElement.GetProperty("kind").GetString());
+    }
+
+    [Theory]
+    [InlineData("replica-7", "replica-7")]
+    [InlineData("my_host.internal", "my_host.internal")]
+    public void Valid_instance_ids_are_used_as_subscription_names_unchanged(string instanceId, string expected) =>
+        Assert.Equal(expected, ServiceBusChangeFeed.ToSubscriptionName(instanceId));
+
+    [Theory]
+    [InlineData("pod/with:odd#chars")]
+    [InlineData("-leading-and-trailing-")]
+    [InlineData("a-very-long-instance-identifier-that-goes-well-past-fifty-characters")]
+    [InlineData("///")]
+    public void Other_instance_ids_become_valid_distinct_subscription_names(string instanceId)
+    {
+        var name = ServiceBusChangeFeed.ToSubscriptionName(instanceId);
+
+        Assert.InRange(name.Length, 1, 50);
+        Assert.Matches("^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$", name);
+        Assert.NotEqual(name, ServiceBusChangeFeed.ToSubscriptionName(instanceId + "x"));
+    }
+
+    private static ServiceBusReceivedMessage Received(string body, string? messageId = null) =>
+        ServiceBusModelFactory.ServiceBusReceivedMessage(body: BinaryData.FromString(body), messageId: messageId ?? Guid.NewGuid().ToString(), contentType: "application/json");
+
+    private sealed class RecordingClient : ServiceBusClient
+    {
+        public RecordingSender Sender { get; } = new();
+
+        public List<RecordingProcessor> Processors { get; } = [];
+
+        public override ServiceBusSender CreateSender(string queueOrTopicName) => Sender;
+
+        public override ServiceBusProcessor CreateProcessor(string topicName, string subscriptionName, ServiceBusProcessorOptions options)
+        {
+            var processor = new RecordingProcessor(topicName, subscriptionName, options);
+            Processors.Add(processor);
+            return processor;
+        }
+
+        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private sealed class RecordingSender : ServiceBusSender
+    {
+        public List<ServiceBusMessage> Sent { get; } = [];
+
+        public override Task SendMessageAsync(ServiceBusMessage message, CancellationToken cancellationToken = default)
+        {
+            Sent.Add(message);
+            return Task.CompletedTask;
+        }
+
+        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private sealed class RecordingProcessor(string topic, string subscription, ServiceBusProcessorOptions options) : ServiceBusProcessor
+    {
+        public string Topic => topic;
+
+        public string Subscription => subscription;
+
+        public ServiceBusProcessorOptions Options => options;
+
+        public bool Started { get; private set; }
+
+        public override Task StartProcessingAsync(CancellationToken cancellationToken = default)
+        {
+            Started = true;
+            return Task.CompletedTask;
+        }
+
+        public Task RaiseAsync(ServiceBusReceivedMessage message, ServiceBusReceiver receiver) =>
+            OnProcessMessageAsync(new ProcessMessageEventArgs(message, receiver, CancellationToken.None));
+    }
+
+    private sealed class RecordingReceiver : ServiceBusReceiver
+    {
+        public List<string> Completed { get; } = [];
+
+        public List<(string MessageId, string Reason)> DeadLettered { get; } = [];
+
+        public override Task CompleteMessageAsync(ServiceBusReceivedMessage message, CancellationToken cancellationToken = default)
+        {
+            Completed.Add(message.MessageId);
+            return Task.CompletedTask;
+        }
+
+        public override Task DeadLetterMessageAsync(ServiceBusReceivedMessage message, string deadLetterReason, string? deadLetterErrorDescription = null, CancellationToken cancellationToken = default)
+        {
+            DeadLettered.Add((message.MessageId, deadLetterReason));
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed class RecordingAdministration : ServiceBusAdministrationClient
+    {
+        public List<CreateSubscriptionOptions> Created { get; } = [];
+
+        public override Task<Response<bool>> SubscriptionExistsAsync(string topicName, string subscriptionName, CancellationToken cancellationToken = default) =>
+            Task.FromResult(Response.FromValue(false, null!));
+
+        public override Task<Response<SubscriptionProperties>> CreateSubscriptionAsync(CreateSubscriptionOptions options, CancellationToken cancellationToken = default)
+        {
+            Created.Add(options);
+            // The feed reads nothing from the answer.
+            return Task.FromResult(Response.FromValue<SubscriptionProperties>(null!, null!));
+        }
+    }
+}

@@ -19,9 +19,6 @@ public sealed class ChangeFeedOptions
 
     public ChangeFeedProvider Provider { get; set; } = ChangeFeedProvider.InProcess;
 
-    /// <summary>Names this gateway instance (its Service Bus subscription); unique per replica. Defaults to the machine name.</summary>
-    public string InstanceId { get; set; } = Environment.MachineName;
-
     public RedisChangeFeedOptions Redis { get; set; } = new();
 
     public ServiceBusChangeFeedOptions ServiceBus { get; set; } = new();

@@ -9,8 +9,6 @@ public sealed class ChangeFeedOptionsValidator : IValidateOptions<ChangeFeedOpti
     {
         var failures = new List<string>();
         var prefix = ChangeFeedOptions.SectionName;
-        if (string.IsNullOrWhiteSpace(options.InstanceId))
-            failures.Add($"{prefix}:InstanceId must not be empty.");
         switch (options.Provider)
         {
             case ChangeFeedProvider.Redis:

@@ -38,7 +38,10 @@ public sealed class McpProxyOptions
     /// <summary>How often a proxy instance compares its live connections with the store, besides the change feed.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Names this instance in the status it reports; defaults to host name and process id.</summary>
+    /// <summary>
+    /// Names this instance: in the status it reports and as its own Service Bus subscription. Unique per replica;
+    /// defaults to host name and process id.
+    /// </summary>
     public string InstanceId { get; set; } = $"{Environment.MachineName}-{Environment.ProcessId}";
 
     public GatewayLimits Limits { get; set; } = new();

@@ -51,7 +51,7 @@ public static class StorageServiceCollectionExtensions
                 break;
             case ChangeFeedProvider.ServiceBus:
                 services.TryAddSingleton<IRegistryChangeFeed>(sp =>
-                    new ServiceBusChangeFeed(Feed(sp).ServiceBus, Feed(sp).InstanceId, sp.GetRequiredService<ILogger<ServiceBusChangeFeed>>()));
+                    new ServiceBusChangeFeed(Feed(sp).ServiceBus, sp.GetRequiredService<IOptions<McpProxyOptions>>().Value.InstanceId, sp.GetRequiredService<ILogger<ServiceBusChangeFeed>>()));
                 break;
         }
         return services;

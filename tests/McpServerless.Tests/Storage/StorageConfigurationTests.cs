@@ -53,7 +53,7 @@ public sealed class StorageConfigurationTests
             ["McpProxy:Storage:Table:ConnectionString"] = Azurite,
             ["McpProxy:ChangeFeed:Provider"] = "ServiceBus",
             ["McpProxy:ChangeFeed:ServiceBus:ConnectionString"] = ServiceBus,
-            ["McpProxy:ChangeFeed:InstanceId"] = "replica-1",
+            ["McpProxy:InstanceId"] = "replica-1",
         });
 
         var store = Assert.IsType<TableMcpStore>(services.GetRequiredService<IMcpStore>());

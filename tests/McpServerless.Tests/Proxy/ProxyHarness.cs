@@ -17,10 +17,13 @@ internal static class ProxyHarness
 
     /// <param name="protocolVersion">Null lets the SDK negotiate its newest revision (2026-07-28: stateless).</param>
     public static Task<McpClient> ConnectAsync(this GatewayHarness gateway, string path, HttpTransportMode mode = HttpTransportMode.StreamableHttp, string? token = null, string? protocolVersion = null) =>
+        ConnectAsync(gateway.Proxy.BaseAddress, path, mode, token, protocolVersion);
+
+    public static Task<McpClient> ConnectAsync(Uri gateway, string path, HttpTransportMode mode = HttpTransportMode.StreamableHttp, string? token = null, string? protocolVersion = null) =>
         McpClient.CreateAsync(
             new HttpClientTransport(new HttpClientTransportOptions
             {
-                Endpoint = new Uri(gateway.Proxy.BaseAddress, path),
+                Endpoint = new Uri(gateway, path),
                 TransportMode = mode,
                 AdditionalHeaders = token is null ? null : new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
             }),

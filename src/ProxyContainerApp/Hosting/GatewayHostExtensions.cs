@@ -44,6 +44,8 @@ public static partial class GatewayHostExtensions
         {
             StatusCodeSelector = ex => ex is Microsoft.AspNetCore.Http.BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
+        UseBaseUrlPath(app);
+        app.UseRouting();
         app.UseStatusCodePages();
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseRateLimiter();
@@ -66,6 +68,22 @@ public static partial class GatewayHostExtensions
         if (policy.AdminIsLoopbackOnly)
             LogAdminLoopbackOnly(app.Logger);
         return app;
+    }
+
+    /// <summary>
+    /// When <c>BaseUrl</c> has a path (<c>https://example.com/gateway</c>), URLs the gateway writes (the legacy SSE
+    /// <c>endpoint</c> event) carry it, whether a front proxy forwards the prefix (it is stripped here) or removes it.
+    /// </summary>
+    private static void UseBaseUrlPath(WebApplication app)
+    {
+        var baseUrl = app.Services.GetRequiredService<IOptions<McpProxyOptions>>().Value.BaseUrl;
+        if (baseUrl is null || new Uri(baseUrl).AbsolutePath.TrimEnd('/') is not { Length: > 0 } basePath) return;
+        app.UsePathBase(basePath);
+        app.Use((context, next) =>
+        {
+            if (!context.Request.PathBase.HasValue) context.Request.PathBase = basePath;
+            return next(context);
+        });
     }
 
     private static void Listen(KestrelServerOptions kestrel, McpProxyOptions gateway)

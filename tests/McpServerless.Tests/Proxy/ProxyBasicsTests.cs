@@ -22,4 +22,26 @@ public sealed class ProxyBasicsTests
         var result = await client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "hi there" });
         Assert.Equal("hi there", result.Text());
     }
+
+    [Theory]
+    [InlineData(null, "/tools/message?sessionId=")]
+    [InlineData("https://gateway.example/prefix/", "/prefix/tools/message?sessionId=")]
+    public async Task The_sse_endpoint_event_points_under_the_server_and_the_base_url(string? baseUrl, string expectedStart)
+    {
+        await using var gateway = await GatewayHarness.StartAsync(o => o.BaseUrl = baseUrl);
+        await gateway.Admin.RegisterAsync(TestServers.Stdio("tools"));
+        await gateway.WaitConnectedAsync("tools");
+
+        using var response = await gateway.Http.GetAsync("tools/sse", HttpCompletionOption.ResponseHeadersRead);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        string? line;
+        do line = await reader.ReadLineAsync();
+        while (line is not null && !line.StartsWith("data:", StringComparison.Ordinal));
+
+        Assert.StartsWith(expectedStart, line?["data:".Length..].Trim());
+
+        // Both the prefixed path (a front proxy that forwards it) and the bare one reach the server.
+        using var prefixed = await gateway.Http.GetAsync(baseUrl is null ? "healthz" : "prefix/healthz");
+        Assert.Equal(System.Net.HttpStatusCode.OK, prefixed.StatusCode);
+    }
 }

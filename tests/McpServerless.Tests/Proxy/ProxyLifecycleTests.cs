@@ -64,6 +64,34 @@ public sealed class ProxyLifecycleTests
     }
 
     [Fact]
+    public async Task Health_checks_ping_the_upstream_and_a_failing_one_triggers_a_reconnect()
+    {
+        var (server, port) = await TestServers.StartHttpAsync();
+        await using var gateway = await GatewayHarness.StartAsync();
+        await using (server)
+        {
+            await gateway.Admin.RegisterAsync(Definitions.Http("pinged", $"http://127.0.0.1:{port}/mcp") with
+            {
+                HealthCheckEnabled = true,
+                HealthCheckInterval = TimeSpan.FromSeconds(1),
+                AutoReconnect = true,
+                ReconnectDelay = TimeSpan.FromMilliseconds(200),
+                Timeout = TimeSpan.FromSeconds(2),
+            });
+            var healthy = await Eventually.GetAsync(async () => (await gateway.Admin.GetAsync("pinged"))!.Status,
+                s => s.LastHealthCheck is not null, "a first health check");
+            Assert.True(healthy.Healthy);
+            await server.StopAsync();
+        }
+
+        var unhealthy = await Eventually.GetAsync(async () => (await gateway.Admin.GetAsync("pinged"))!.Status,
+            s => s.State != ConnectionState.Connected, "the failed ping to drop the connection");
+        Assert.NotNull(unhealthy.LastError);
+        await Eventually.GetAsync(async () => (await gateway.Admin.GetAsync("pinged"))!.Status,
+            s => s.ReconnectAttempts > 0, "reconnect attempts to be counted");
+    }
+
+    [Fact]
     public async Task Streamable_and_legacy_sse_upstreams_both_work()
     {
         var (server, port) = await TestServers.StartHttpAsync();

@@ -15,11 +15,13 @@ namespace McpServerless.Proxy.Downstream;
 /// exist (the colliding <c>a</c> tool <c>b__c</c> is then left out of the list). Resources keep their URIs:
 /// a read goes to the server that listed the URI, or else to each server in turn until one has it.
 /// </summary>
-internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy policy, CallerIdentity caller) : RelayFilter
+internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy policy, CallerIdentity caller, ILogger logger) : RelayFilter(logger)
 {
     public const string Separator = "__";
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _resourceOwners = new(StringComparer.Ordinal);
+
+    protected override string Target => "(aggregate)";
 
     protected override Task<JsonNode?> RelayAsync(JsonRpcRequest request, McpServer server, CancellationToken cancellationToken) => request.Method switch
     {

@@ -12,8 +12,10 @@ namespace McpServerless.Proxy.Downstream;
 /// On the aggregated endpoint it presents the gateway with tools, prompts and resources of every server the
 /// caller may use (<see cref="AggregateRelay"/>).
 /// </summary>
-internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.AccessPolicy policy, DownstreamSessions sessions)
+internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.AccessPolicy policy, DownstreamSessions sessions, ILoggerFactory loggerFactory)
 {
+    private readonly ILogger _relayLogger = loggerFactory.CreateLogger<RelayFilter>();
+
     private static readonly Implementation GatewayInfo = new()
     {
         Name = "mcp-serverless",
@@ -27,7 +29,7 @@ internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.Acce
             options.ServerInfo = upstream.ServerInfo ?? GatewayInfo;
             options.Capabilities = Clone(upstream.Capabilities);
             options.ServerInstructions = upstream.Instructions;
-            options.Filters.Message.IncomingFilters.Add(new ServerRelay(connection.Name, upstreams).Filter);
+            options.Filters.Message.IncomingFilters.Add(new ServerRelay(connection.Name, upstreams, _relayLogger).Filter);
         }
         else
         {
@@ -40,7 +42,7 @@ internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.Acce
                 Resources = new ResourcesCapability { ListChanged = true, Subscribe = true },
             };
             options.ServerInstructions = "Tools and prompts of every server behind this gateway, named {server}__{name}.";
-            options.Filters.Message.IncomingFilters.Add(new AggregateRelay(upstreams, policy, caller).Filter);
+            options.Filters.Message.IncomingFilters.Add(new AggregateRelay(upstreams, policy, caller, _relayLogger).Filter);
         }
         return Task.CompletedTask;
     }

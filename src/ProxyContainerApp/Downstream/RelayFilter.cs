@@ -12,7 +12,7 @@ namespace McpServerless.Proxy.Downstream;
 /// (<c>initialize</c>, <c>ping</c>, notifications) to the SDK. Every failure becomes a JSON-RPC error, and a
 /// client's <c>notifications/cancelled</c> reaches the upstream call.
 /// </summary>
-internal abstract class RelayFilter
+internal abstract partial class RelayFilter(ILogger logger)
 {
     public static readonly IReadOnlySet<string> RelayedMethods = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -41,12 +41,16 @@ internal abstract class RelayFilter
         await next(context, cancellationToken);
     };
 
+    /// <summary>What the relay forwards to, for logs: a server name or the aggregate.</summary>
+    protected abstract string Target { get; }
+
     /// <summary>Produces the result of a relayed request for <paramref name="caller"/>, the session that sent it.</summary>
     protected abstract Task<JsonNode?> RelayAsync(JsonRpcRequest request, McpServer caller, CancellationToken cancellationToken);
 
     // The filter's server is bound to the request's transport, so a streamable-HTTP reply lands on its POST.
     private async Task AnswerAsync(MessageContext context, JsonRpcRequest request, CancellationToken cancellationToken)
     {
+        LogRelaying(logger, request.Method, context.Server.SessionId, Target);
         JsonRpcMessage reply;
         try
         {
@@ -62,10 +66,17 @@ internal abstract class RelayFilter
         }
         catch (UpstreamException ex)
         {
+            LogFailed(logger, request.Method, context.Server.SessionId, Target, ex.Message);
             reply = Error(request, ex.Code, ex.Message);
         }
         await context.Server.SendMessageAsync(reply, cancellationToken);
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Relaying {Method} from session {SessionId} to {McpName}")]
+    private static partial void LogRelaying(ILogger logger, string method, string? sessionId, string mcpName);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} from session {SessionId} to {McpName} failed: {Error}")]
+    private static partial void LogFailed(ILogger logger, string method, string? sessionId, string mcpName, string error);
 
     private static JsonRpcError Error(JsonRpcRequest request, McpErrorCode code, string message) =>
         new() { Id = request.Id, Error = new JsonRpcErrorDetail { Code = (int)code, Message = message } };

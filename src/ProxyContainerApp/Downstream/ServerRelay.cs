@@ -12,8 +12,10 @@ namespace McpServerless.Proxy.Downstream;
 /// filtered list, and a filtered tool cannot be called. <c>initialize</c> and <c>ping</c> stay with the SDK.
 /// The upstream is looked up by name on each request, so an update that swaps the connection is seen at once.
 /// </summary>
-internal sealed class ServerRelay(string name, UpstreamManager upstreams) : RelayFilter
+internal sealed class ServerRelay(string name, UpstreamManager upstreams, ILogger logger) : RelayFilter(logger)
 {
+    protected override string Target => name;
+
     protected override async Task<JsonNode?> RelayAsync(JsonRpcRequest request, McpServer caller, CancellationToken cancellationToken)
     {
         if (!upstreams.TryGet(name, out var upstream))

@@ -177,6 +177,8 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         {
             var response = await session.Client.SendRequestAsync(new JsonRpcRequest { Method = method, Params = parameters }, timeout.Token);
             outcome = "ok";
+            // Progress the upstream sent before its answer must reach the caller before the answer does.
+            if (gatewayToken is not null && _progressRoutes.TryGetValue(gatewayToken, out var route)) await route.DrainAsync();
             return response;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -433,21 +435,25 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         if (Notified is { } handler) await handler(this, notification);
     }
 
-    private async ValueTask OnProgressAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
+    private ValueTask OnProgressAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
     {
-        if (notification.Params?["progressToken"]?.GetValueKind() != System.Text.Json.JsonValueKind.String) return;
-        if (!_progressRoutes.TryGetValue(notification.Params["progressToken"]!.GetValue<string>(), out var route)) return;
+        if (notification.Params?["progressToken"]?.GetValueKind() != System.Text.Json.JsonValueKind.String) return ValueTask.CompletedTask;
+        if (!_progressRoutes.TryGetValue(notification.Params["progressToken"]!.GetValue<string>(), out var route)) return ValueTask.CompletedTask;
 
         var parameters = notification.Params.DeepClone();
         parameters["progressToken"] = route.OriginalToken.DeepClone();
-        try
+        route.Enqueue(async () =>
         {
-            await route.Caller.SendMessageAsync(new JsonRpcNotification { Method = notification.Method, Params = parameters }, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogProgressLost(_logger, Name, ex.Message);
-        }
+            try
+            {
+                await route.Caller.SendMessageAsync(new JsonRpcNotification { Method = notification.Method, Params = parameters }, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogProgressLost(_logger, Name, ex.Message);
+            }
+        });
+        return ValueTask.CompletedTask;
     }
 
     private void SetState(ConnectionState state, string? error)
@@ -470,7 +476,25 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     private static TaskCompletionSource<UpstreamSession> NewConnectedSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private sealed record ProgressRoute(McpServer Caller, JsonNode OriginalToken);
+    /// <summary>Where one call's progress goes; forwards run one after another, in the order the upstream sent them.</summary>
+    private sealed class ProgressRoute(McpServer caller, JsonNode originalToken)
+    {
+        private Task _tail = Task.CompletedTask;
+
+        public McpServer Caller { get; } = caller;
+
+        public JsonNode OriginalToken { get; } = originalToken;
+
+        public void Enqueue(Func<Task> forward)
+        {
+            lock (this) _tail = _tail.ContinueWith(_ => forward(), TaskScheduler.Default).Unwrap();
+        }
+
+        public Task DrainAsync()
+        {
+            lock (this) return _tail;
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connected to MCP server {McpName} ({ToolCount} tools exposed)")]
     private static partial void LogConnected(ILogger logger, string mcpName, int toolCount);

@@ -33,6 +33,7 @@ public sealed partial class UpstreamManager(
     private readonly ConcurrentDictionary<string, UpstreamConnection> _connections = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _reconciling = new(1, 1);
     private readonly Channel<string> _reports = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<string> _changes = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ILogger _logger = loggerFactory.CreateLogger<UpstreamManager>();
 
     public bool TryGet(string name, out UpstreamConnection connection) => _connections.TryGetValue(name, out connection!);
@@ -50,7 +51,13 @@ public sealed partial class UpstreamManager(
     {
         ObserveMetrics();
         var reporting = ReportLoopAsync(stoppingToken);
-        await using var subscription = await feed.SubscribeAsync((change, ct) => new ValueTask(ReconcileAsync(change.Name, ct)), stoppingToken);
+        var applying = ApplyChangesLoopAsync(stoppingToken);
+        // The feed only queues the name: a publisher (an admin request, in-process) never waits for connections to open or close.
+        await using var subscription = await feed.SubscribeAsync((change, _) =>
+        {
+            _changes.Writer.TryWrite(change.Name);
+            return ValueTask.CompletedTask;
+        }, stoppingToken);
         using var timer = new PeriodicTimer(options.Value.ReconcileInterval, time);
         try
         {
@@ -63,7 +70,19 @@ public sealed partial class UpstreamManager(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
-        await reporting;
+        await Task.WhenAll(reporting, applying);
+    }
+
+    private async Task ApplyChangesLoopAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var name in _changes.Reader.ReadAllAsync(stoppingToken))
+                await ReconcileAsync(name, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs everything the tests need on a fresh machine of this kind, then runs every test.
+# Installs everything the tests need on a fresh machine of this kind, validates infra/bicep, then runs every test.
 #   redis-server (Debian package), and into .tools/node: Azurite, the reference MCP server
 #   ("server-everything"), the TypeScript MCP SDK and the peer gateways used by the benchmarks.
 # Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Admin").
@@ -21,6 +21,9 @@ if ! cmp -s tests/node/package.json "$tools/package.json" || [ ! -d "$tools/node
   (cd "$tools" && npm install --no-package-lock --no-audit --no-fund --loglevel=error)
 fi
 export MCP_TEST_NODE_MODULES="$tools/node_modules"
+
+# The Azure infrastructure must build and lint clean (Bicep CLI from NuGet, offline).
+./scripts/validate-infra.sh
 
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT

@@ -47,7 +47,8 @@ public sealed class AdminApi(
         var (definition, error) = await ReadDefinitionAsync(request, ct);
         if (error is not null) return error;
         var stored = await registry.RegisterAsync(definition!, ct);
-        request.HttpContext.Response.Headers.Location = $"{RoutePrefix}/mcps/{Uri.EscapeDataString(stored.Definition.Name)}";
+        // Relative to the path the collection was reached at, so a host that mounts the API elsewhere gets its own.
+        request.HttpContext.Response.Headers.Location = $"{request.PathBase}{request.Path.Value?.TrimEnd('/')}/{Uri.EscapeDataString(stored.Definition.Name)}";
         return Entry(request, stored, await runtime.ListStatusesAsync(ct), StatusCodes.Status201Created);
     });
 

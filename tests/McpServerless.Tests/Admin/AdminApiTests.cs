@@ -8,11 +8,18 @@ using McpServerless.Tests.Infrastructure;
 
 namespace McpServerless.Tests.Admin;
 
-public sealed class AdminApiTests : IAsyncLifetime
+/// <summary>
+/// The admin API's behaviour, asserted once and run against every host that serves it: the local host
+/// (<see cref="LocalHostAdminApiTests"/>) and the Functions triggers (<see cref="FunctionsAdminApiTests"/>).
+/// Paths are relative to each host's admin base address.
+/// </summary>
+public abstract class AdminApiTests : IAsyncLifetime
 {
-    private GatewayHarness _gateway = null!;
+    private IAdminTestHost _gateway = null!;
 
-    public async Task InitializeAsync() => _gateway = await GatewayHarness.StartAsync();
+    protected abstract Task<IAdminTestHost> StartHostAsync();
+
+    public async Task InitializeAsync() => _gateway = await StartHostAsync();
 
     public async Task DisposeAsync() => await _gateway.DisposeAsync();
 
@@ -33,7 +40,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         using var response = await _gateway.Http.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        Assert.Equal("/admin/mcps/files", response.Headers.Location?.OriginalString);
+        Assert.Equal(_gateway.PathOf("admin/mcps/files"), response.Headers.Location?.OriginalString);
         Assert.NotNull(response.Headers.ETag);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var definition = body.RootElement.GetProperty("definition");
@@ -163,8 +170,9 @@ public sealed class AdminApiTests : IAsyncLifetime
 
         Assert.Equal(1, metrics.RegisteredMcps);
         Assert.Equal(0, metrics.ConnectedMcps);
-        Assert.Equal(2, metrics.Routes["POST /admin/mcps"].Requests);
-        Assert.Equal(1, metrics.Routes["POST /admin/mcps"].Errors);
+        var route = $"POST {_gateway.PathOf("admin/mcps")}";
+        Assert.Equal(2, metrics.Routes[route].Requests);
+        Assert.Equal(1, metrics.Routes[route].Errors);
         Assert.True(metrics.UptimeSeconds >= 0);
     }
 
@@ -190,7 +198,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         // A client that PUTs back what it read (masks included) keeps the stored secrets.
         var read = await _gateway.Admin.GetAsync("secretive");
         await _gateway.Admin.UpdateAsync("secretive", read!.Definition with { Description = "edited" });
-        var stored = await _gateway.Proxy.GetMcpAsync("secretive");
+        var stored = await _gateway.GetStoredAsync("secretive");
         Assert.Equal("header-secret-1", stored!.Headers!["X-Api-Key"]);
         Assert.Equal(["token-secret-2"], stored.AuthTokens);
         Assert.Equal("edited", stored.Description);
@@ -264,7 +272,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         using var response = await _gateway.Http.SendAsync(request);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
 
-        var stored = await _gateway.Proxy.GetMcpAsync("d");
+        var stored = await _gateway.GetStoredAsync("d");
         Assert.Equal(TimeSpan.FromSeconds(90), stored!.Timeout);
         Assert.Equal(TimeSpan.FromSeconds(2), stored.ReconnectDelay);
         Assert.Equal(TimeSpan.FromSeconds(15), stored.HealthCheckInterval);
@@ -274,4 +282,14 @@ public sealed class AdminApiTests : IAsyncLifetime
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+}
+
+public sealed class LocalHostAdminApiTests : AdminApiTests
+{
+    protected override async Task<IAdminTestHost> StartHostAsync() => await GatewayHarness.StartAsync();
+}
+
+public sealed class FunctionsAdminApiTests : AdminApiTests
+{
+    protected override async Task<IAdminTestHost> StartHostAsync() => await FunctionsHarness.StartAsync();
 }

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using McpServerless.Client;
 using McpServerless.Configuration;
+using McpServerless.Model;
 using McpServerless.Proxy;
 using McpServerless.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -8,9 +9,9 @@ using Microsoft.AspNetCore.Builder;
 namespace McpServerless.Tests.Infrastructure;
 
 /// <summary>A real gateway on a free loopback port, with clients for it; disposed after each test.</summary>
-public sealed class GatewayHarness : IAsyncDisposable
+public sealed class GatewayHarness : IAdminTestHost
 {
-    public const string AdminToken = "test-admin-token";
+    public const string AdminToken = IAdminTestHost.AdminToken;
 
     private GatewayHarness(McpProxy proxy)
     {
@@ -35,6 +36,8 @@ public sealed class GatewayHarness : IAsyncDisposable
         await proxy.StartAsync();
         return new GatewayHarness(proxy);
     }
+
+    public Task<McpDefinition?> GetStoredAsync(string name) => Proxy.GetMcpAsync(name);
 
     public HttpRequestMessage AdminRequest(HttpMethod method, string path, HttpContent? content = null)
     {

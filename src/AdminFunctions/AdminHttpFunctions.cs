@@ -1,0 +1,59 @@
+using McpServerless.Admin;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+
+namespace McpServerless.AdminFunctions;
+
+/// <summary>
+/// The admin API as HTTP triggers: each is one call into <see cref="AdminApi"/>, which authorizes, validates,
+/// redacts and maps errors exactly as on the local host. Triggers are anonymous because the gateway's own
+/// <see cref="Security.AccessPolicy"/> (admin tokens) runs inside every call. The worker executes the returned
+/// <see cref="IResult"/> on the request's HttpContext, so the bytes written are those of the local host.
+/// </summary>
+public sealed class AdminHttpFunctions(AdminApi api, MeteredAdminRequests requests)
+{
+    [Function(nameof(Health))]
+    public Task<IResult> Health(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.Health)] HttpRequest request) =>
+        requests.RunAsync(FunctionRoutes.Health, request, api.HealthAsync);
+
+    [Function(nameof(BaseHealth))]
+    public Task<IResult> BaseHealth(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.BaseHealth)] HttpRequest request) =>
+        requests.RunAsync(FunctionRoutes.BaseHealth, request, api.HealthAsync);
+
+    [Function(nameof(ListMcps))]
+    public Task<IResult> ListMcps(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.Mcps)] HttpRequest request) =>
+        requests.RunAsync(FunctionRoutes.Mcps, request, api.ListAsync);
+
+    [Function(nameof(RegisterMcp))]
+    public Task<IResult> RegisterMcp(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = FunctionRoutes.Mcps)] HttpRequest request) =>
+        requests.RunAsync(FunctionRoutes.Mcps, request, api.RegisterAsync);
+
+    [Function(nameof(GetMcp))]
+    public Task<IResult> GetMcp(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.Mcp)] HttpRequest request, string name) =>
+        requests.RunAsync(FunctionRoutes.Mcp, request, r => api.GetAsync(r, name));
+
+    [Function(nameof(UpdateMcp))]
+    public Task<IResult> UpdateMcp(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = FunctionRoutes.Mcp)] HttpRequest request, string name) =>
+        requests.RunAsync(FunctionRoutes.Mcp, request, r => api.UpdateAsync(r, name));
+
+    [Function(nameof(DeleteMcp))]
+    public Task<IResult> DeleteMcp(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = FunctionRoutes.Mcp)] HttpRequest request, string name) =>
+        requests.RunAsync(FunctionRoutes.Mcp, request, r => api.DeleteAsync(r, name));
+
+    [Function(nameof(ListTools))]
+    public Task<IResult> ListTools(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.Tools)] HttpRequest request) =>
+        requests.RunAsync(FunctionRoutes.Tools, request, api.ListToolsAsync);
+
+    [Function(nameof(Metrics))]
+    public Task<IResult> Metrics(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.Metrics)] HttpRequest request) =>
+        requests.RunAsync(FunctionRoutes.Metrics, request, api.MetricsAsync);
+}

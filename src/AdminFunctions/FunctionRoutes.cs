@@ -1,0 +1,31 @@
+namespace McpServerless.AdminFunctions;
+
+/// <summary>
+/// The HTTP trigger routes (host.json sets an empty route prefix, so these are the full paths).
+/// <para>
+/// The Functions host reserves every route that begins with <c>admin</c> for its own management API: it
+/// refuses to load a trigger whose route starts with it ("The specified route conflicts with one or more
+/// built in routes"), whatever the route prefix, and answers <c>/admin/*</c> itself. So the admin API lives
+/// under <see cref="Base"/>: <c>/gateway/admin/mcps</c> here is <c>/admin/mcps</c> on the local host, with
+/// the same methods, bodies and status codes. A client whose base address is <c>https://app/gateway/</c>
+/// (the typed <c>McpProxyClient</c> uses relative paths) reaches every route, health included.
+/// </para>
+/// </summary>
+public static class FunctionRoutes
+{
+    public const string Base = "gateway";
+
+    /// <summary><c>/healthz</c>, where the local host has it.</summary>
+    public const string Health = "healthz";
+
+    /// <summary>The same check under <see cref="Base"/>, for clients configured with the base address.</summary>
+    public const string BaseHealth = Base + "/healthz";
+
+    public const string Mcps = Base + "/admin/mcps";
+
+    public const string Mcp = Base + "/admin/mcps/{name}";
+
+    public const string Tools = Base + "/admin/tools";
+
+    public const string Metrics = Base + "/admin/metrics";
+}

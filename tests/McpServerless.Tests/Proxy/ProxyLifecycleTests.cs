@@ -165,6 +165,25 @@ public sealed class ProxyLifecycleTests
         }
     }
 
+    [Fact]
+    public async Task Shutdown_lets_in_flight_calls_finish_then_closes_streams()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
+        await gateway.Admin.RegisterAsync(TestServers.Stdio("graceful"));
+        await gateway.WaitConnectedAsync("graceful");
+        await using var client = await gateway.ConnectAsync("graceful/stream");
+        await using var sse = await gateway.ConnectAsync("graceful/sse", HttpTransportMode.Sse);
+
+        var inFlight = client.CallToolAsync("sleep", new Dictionary<string, object?> { ["milliseconds"] = 1500 }).AsTask();
+        await Task.Delay(300);
+        var stopping = Stopwatch.StartNew();
+        await gateway.Proxy.StopAsync();
+
+        Assert.Equal("slept 1500ms", (await inFlight).Text());
+        Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(20), $"shutdown took {stopping.Elapsed}");
+        await Assert.ThrowsAnyAsync<Exception>(() => sse.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "x" }).AsTask());
+    }
+
     private static bool IsRunning(int pid)
     {
         try

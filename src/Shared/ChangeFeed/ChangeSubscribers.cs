@@ -17,6 +17,22 @@ internal sealed partial class ChangeSubscribers(ILogger logger)
         return new Subscription(this, handler);
     }
 
+    /// <summary>Adds the handler once the feed listens (<paramref name="listening"/>), or not at all when it cannot.</summary>
+    public async ValueTask<IAsyncDisposable> AddListeningAsync(Func<RegistryChange, CancellationToken, ValueTask> handler, Storage.AsyncOnce listening, CancellationToken cancellationToken)
+    {
+        var subscription = Add(handler);
+        try
+        {
+            await listening.EnsureAsync(cancellationToken);
+        }
+        catch
+        {
+            await subscription.DisposeAsync();
+            throw;
+        }
+        return subscription;
+    }
+
     public async ValueTask DeliverAsync(RegistryChange change, CancellationToken cancellationToken)
     {
         foreach (var handler in _handlers)

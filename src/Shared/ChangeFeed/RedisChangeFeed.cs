@@ -37,20 +37,8 @@ public sealed partial class RedisChangeFeed : IRegistryChangeFeed, IAsyncDisposa
         await _connection.RunAsync(m => m.GetSubscriber().PublishAsync(_channel, json), cancellationToken);
     }
 
-    public async ValueTask<IAsyncDisposable> SubscribeAsync(Func<RegistryChange, CancellationToken, ValueTask> handler, CancellationToken cancellationToken = default)
-    {
-        var subscription = _subscribers.Add(handler);
-        try
-        {
-            await _listening.EnsureAsync(cancellationToken);
-        }
-        catch
-        {
-            await subscription.DisposeAsync();
-            throw;
-        }
-        return subscription;
-    }
+    public ValueTask<IAsyncDisposable> SubscribeAsync(Func<RegistryChange, CancellationToken, ValueTask> handler, CancellationToken cancellationToken = default) =>
+        _subscribers.AddListeningAsync(handler, _listening, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

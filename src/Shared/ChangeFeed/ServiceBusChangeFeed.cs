@@ -72,20 +72,8 @@ public sealed partial class ServiceBusChangeFeed : IRegistryChangeFeed, IAsyncDi
     public async ValueTask PublishAsync(RegistryChange change, CancellationToken cancellationToken = default) =>
         await _sender.SendMessageAsync(ToMessage(change), cancellationToken);
 
-    public async ValueTask<IAsyncDisposable> SubscribeAsync(Func<RegistryChange, CancellationToken, ValueTask> handler, CancellationToken cancellationToken = default)
-    {
-        var subscription = _subscribers.Add(handler);
-        try
-        {
-            await _receiving.EnsureAsync(cancellationToken);
-        }
-        catch
-        {
-            await subscription.DisposeAsync();
-            throw;
-        }
-        return subscription;
-    }
+    public ValueTask<IAsyncDisposable> SubscribeAsync(Func<RegistryChange, CancellationToken, ValueTask> handler, CancellationToken cancellationToken = default) =>
+        _subscribers.AddListeningAsync(handler, _receiving, cancellationToken);
 
     /// <summary>
     /// Delivers one received message to this instance's handlers and says how to settle it: a registry change is

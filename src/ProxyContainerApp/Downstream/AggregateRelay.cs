@@ -31,11 +31,11 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
         RequestMethods.PromptsGet => CallByPrefixedNameAsync(request, server, "name", cancellationToken),
         RequestMethods.ResourcesList => MergeAsync(request, server, "resources", c => c.Resources is not null, prefixNames: false, cancellationToken),
         RequestMethods.ResourcesTemplatesList => MergeAsync(request, server, "resourceTemplates", c => c.Resources is not null, prefixNames: false, cancellationToken),
-        RequestMethods.CompletionComplete when request.Params?["ref"]?["type"]?.GetValue<string>() == "ref/prompt" =>
+        RequestMethods.CompletionComplete when request.Params?["ref"]?["type"].AsString() == "ref/prompt" =>
             CallByPrefixedNameAsync(request, server, "ref.name", cancellationToken),
-        RequestMethods.CompletionComplete => CallByUriAsync(request, server, request.Params?["ref"]?["uri"]?.GetValue<string>(), cancellationToken),
+        RequestMethods.CompletionComplete => CallByUriAsync(request, server, request.Params?["ref"]?["uri"].AsString(), cancellationToken),
         "logging/setLevel" => BroadcastAsync(request, server, cancellationToken),
-        _ => CallByUriAsync(request, server, request.Params?["uri"]?.GetValue<string>(), cancellationToken),
+        _ => CallByUriAsync(request, server, request.Params?["uri"].AsString(), cancellationToken),
     };
 
     private IEnumerable<(UpstreamConnection Connection, UpstreamSession Session)> Usable() =>
@@ -49,9 +49,10 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
         var tools = new JsonArray();
         foreach (var (connection, session) in Usable())
         {
-            foreach (var tool in session.ToolsResult["tools"]!.AsArray())
+            foreach (var tool in session.ToolsResult["tools"]!.AsArray().OfType<JsonObject>())
             {
-                var name = $"{connection.Name}{Separator}{tool!["name"]!.GetValue<string>()}";
+                if (tool["name"].AsString() is not { } toolName) continue;
+                var name = $"{connection.Name}{Separator}{toolName}";
                 if (Route(name)?.Connection != connection) continue;
                 var renamed = tool.DeepClone();
                 renamed["name"] = name;
@@ -75,11 +76,15 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
             {
                 continue; // One unavailable server must not hide the others.
             }
-            foreach (var item in result?[listName]?.AsArray() ?? [])
+            foreach (var item in (result?[listName] as JsonArray ?? []).OfType<JsonObject>())
             {
-                var copy = item!.DeepClone();
-                if (prefixNames) copy["name"] = $"{connection.Name}{Separator}{copy["name"]!.GetValue<string>()}";
-                if (copy["uri"]?.GetValue<string>() is { } uri) _resourceOwners[uri] = connection.Name;
+                var copy = item.DeepClone();
+                if (prefixNames)
+                {
+                    if (copy["name"].AsString() is not { } name) continue;
+                    copy["name"] = $"{connection.Name}{Separator}{name}";
+                }
+                if (copy["uri"].AsString() is { } uri) _resourceOwners[uri] = connection.Name;
                 merged.Add(copy);
             }
         }
@@ -89,7 +94,7 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
     private async Task<JsonNode?> CallByPrefixedNameAsync(JsonRpcRequest request, McpServer server, string namePath, CancellationToken cancellationToken)
     {
         var holder = namePath == "ref.name" ? request.Params?["ref"] : request.Params;
-        var prefixed = holder?["name"]?.GetValue<string>() ?? "";
+        var prefixed = holder?["name"].AsString() ?? "";
         if (Route(prefixed) is not var (connection, name))
             throw new McpProtocolException($"Unknown name: '{prefixed}'. Names on this endpoint are {{server}}{Separator}{{name}}.", McpErrorCode.InvalidParams);
         if (request.Method == RequestMethods.ToolsCall && !connection.ToolFilter.Allows(name))

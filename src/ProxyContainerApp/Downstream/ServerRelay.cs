@@ -24,7 +24,7 @@ internal sealed class ServerRelay(string name, UpstreamManager upstreams, ILogge
         if (request.Method == RequestMethods.ToolsList)
             return (upstream.Session ?? throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{name}' is not connected.")).ToolsResult;
 
-        if (request.Method == RequestMethods.ToolsCall && request.Params?["name"]?.GetValue<string>() is { } tool && !upstream.ToolFilter.Allows(tool))
+        if (request.Method == RequestMethods.ToolsCall && request.Params?["name"].AsString() is { } tool && !upstream.ToolFilter.Allows(tool))
             throw new McpProtocolException($"Unknown tool: '{tool}'.", McpErrorCode.InvalidParams);
 
         return (await upstream.SendAsync(request.Method, request.Params, caller, cancellationToken)).Result;

@@ -48,6 +48,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     private readonly ConcurrencyLimiter _concurrency;
     private readonly UpstreamLimits _limits;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _statusLock = new(); // guards the status fields below, read together by Status
     private readonly ConcurrentDictionary<string, ProgressRoute> _progressRoutes = new(StringComparer.Ordinal);
     private TaskCompletionSource<UpstreamSession> _connected = NewConnectedSignal();
     private Task _supervisor = Task.CompletedTask;
@@ -107,7 +108,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     {
         get
         {
-            lock (_stopping)
+            lock (_statusLock)
             {
                 return new McpRuntimeStatus
                 {
@@ -151,7 +152,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     public async Task<JsonRpcResponse> SendAsync(string method, JsonNode? parameters, McpServer? caller, CancellationToken cancellationToken)
     {
         var session = _session ?? throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' is not connected{(_lastError is null ? "" : $": {_lastError}")}.");
-        var tool = method == RequestMethods.ToolsCall ? parameters?["name"]?.GetValue<string>() : null;
+        var tool = method == RequestMethods.ToolsCall ? parameters?["name"].AsString() : null;
         using var activity = ProxyInstruments.ActivitySource.StartActivity($"mcp {method}", ActivityKind.Client);
         activity?.SetTag("mcp.server", Name);
         activity?.SetTag("mcp.tool", tool);
@@ -277,7 +278,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
                 OnRetry = args =>
                 {
                     _instruments.RecordReconnect(Name);
-                    lock (_stopping) _reconnectAttempts = args.AttemptNumber + 1;
+                    lock (_statusLock) _reconnectAttempts = args.AttemptNumber + 1;
                     LogRetrying(_logger, Name, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception?.Message);
                     SetState(ConnectionState.Connecting, Describe(args.Outcome.Exception));
                     return default;
@@ -298,7 +299,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             var session = new UpstreamSession(client, client.ServerInfo, client.ServerCapabilities, client.ServerInstructions,
                 await ListToolsAsync(client, timeout.Token));
             _session = session;
-            lock (_stopping)
+            lock (_statusLock)
             {
                 _connectedSince = _time.GetUtcNow();
                 _reconnectAttempts = 0;
@@ -368,7 +369,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             {
                 failure = $"health check failed: {Describe(ex)}";
             }
-            lock (_stopping)
+            lock (_statusLock)
             {
                 _lastHealthCheck = _time.GetUtcNow();
                 _healthy = failure is null;
@@ -437,8 +438,8 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     private ValueTask OnProgressAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
     {
-        if (notification.Params?["progressToken"]?.GetValueKind() != System.Text.Json.JsonValueKind.String) return ValueTask.CompletedTask;
-        if (!_progressRoutes.TryGetValue(notification.Params["progressToken"]!.GetValue<string>(), out var route)) return ValueTask.CompletedTask;
+        if (notification.Params?["progressToken"].AsString() is not { } token || !_progressRoutes.TryGetValue(token, out var route))
+            return ValueTask.CompletedTask;
 
         var parameters = notification.Params.DeepClone();
         parameters["progressToken"] = route.OriginalToken.DeepClone();
@@ -458,7 +459,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     private void SetState(ConnectionState state, string? error)
     {
-        lock (_stopping)
+        lock (_statusLock)
         {
             _state = state;
             _lastError = error;

@@ -1,0 +1,28 @@
+using System.Globalization;
+
+namespace McpServerless.Bench;
+
+internal sealed record BenchSettings(TimeSpan Duration, IReadOnlyList<int> Sessions, bool SkipPeers, TimeSpan Soak, int SessionScale)
+{
+    public static BenchSettings Parse(string[] args)
+    {
+        var quick = args.Contains("--quick");
+        var settings = new BenchSettings(TimeSpan.FromSeconds(quick ? 3 : 10), quick ? [1, 32] : [1, 8, 32, 128], args.Contains("--skip-peers"), TimeSpan.Zero, quick ? 200 : 1000);
+        for (var i = 0; i < args.Length - 1; i++)
+        {
+            var value = args[i + 1];
+            settings = args[i] switch
+            {
+                "--duration" => settings with { Duration = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+                "--sessions" => settings with { Sessions = [.. value.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))] },
+                "--soak" => settings with { Soak = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
+                "--session-scale" => settings with { SessionScale = int.Parse(value, CultureInfo.InvariantCulture) },
+                _ => settings,
+            };
+        }
+        return settings;
+    }
+
+    public override string ToString() =>
+        $"duration {Duration.TotalSeconds}s, sessions {string.Join(',', Sessions)}, peers {!SkipPeers}, session scale {SessionScale}, soak {Soak.TotalSeconds}s";
+}

@@ -7,7 +7,11 @@ namespace McpServerless.Bench;
 /// <summary>One measured run: throughput, latency percentiles, errors, and what the measured process used.</summary>
 internal sealed record RunResult(
     string Scenario, int Sessions, string Payload, double RequestsPerSecond, double P50Ms, double P95Ms, double P99Ms,
-    long Errors, double? RssMegabytes, double? CpuPercent);
+    long Errors, double? RssMegabytes, double? CpuPercent)
+{
+    /// <summary>Why the run could not be made (the peer fell over), or null.</summary>
+    public string? Failure { get; init; }
+}
 
 /// <summary>Drives <c>tools/call</c> from N concurrent MCP sessions for a fixed time; every loop stops by itself.</summary>
 internal static class LoadDriver

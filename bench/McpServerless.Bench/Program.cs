@@ -75,11 +75,11 @@ try
     foreach (var sessions in settings.Sessions)
     {
         foreach (var (scenario, measured) in scenarios)
-            results.Add(Report(await LoadDriver.RunAsync(scenario, sessions, Payload.Echo, settings.Duration, measured)));
+            results.Add(Report(await RunOrRecordFailureAsync(scenario, sessions, Payload.Echo, settings.Duration, measured)));
     }
     var largeSessions = settings.Sessions.Contains(32) ? 32 : settings.Sessions.Max();
     foreach (var (scenario, measured) in scenarios)
-        results.Add(Report(await LoadDriver.RunAsync(scenario, largeSessions, Payload.Large, settings.Duration, measured)));
+        results.Add(Report(await RunOrRecordFailureAsync(scenario, largeSessions, Payload.Large, settings.Duration, measured)));
 
     var scale = settings.SessionScale > 0 ? await SessionScaleAsync(new Uri(gatewayUri, "stdio/stream"), settings.SessionScale, gateway) : null;
     var soak = settings.Soak > TimeSpan.Zero ? await SoakAsync(scenarios.Where(s => s.Scenario.ThroughGateway).Select(s => s.Scenario).ToList(), settings.Soak, gateway) : null;
@@ -97,8 +97,26 @@ finally
     foreach (var peer in peers) await peer.DisposeAsync();
 }
 
+// A peer that falls over under load is a result too, not the end of the benchmark.
+static async Task<RunResult> RunOrRecordFailureAsync(Scenario scenario, int sessions, Payload payload, TimeSpan duration, ChildProcess? measured)
+{
+    try
+    {
+        return await LoadDriver.RunAsync(scenario, sessions, payload, duration, measured);
+    }
+    catch (Exception ex) when (ex is ModelContextProtocol.McpException or HttpRequestException or IOException or OperationCanceledException)
+    {
+        return new RunResult(scenario.Name, sessions, payload.Name, 0, double.NaN, double.NaN, double.NaN, -1, null, null) { Failure = ex.Message };
+    }
+}
+
 static RunResult Report(RunResult result)
 {
+    if (result.Failure is not null)
+    {
+        Console.WriteLine($"  {result.Scenario,-30} {result.Payload,-6} {result.Sessions,4} sessions: FAILED ({result.Failure})");
+        return result;
+    }
     Console.WriteLine($"  {result.Scenario,-30} {result.Payload,-6} {result.Sessions,4} sessions: {result.RequestsPerSecond,9:F0} req/s  p50 {result.P50Ms,7:F2} ms  p95 {result.P95Ms,7:F2} ms  p99 {result.P99Ms,7:F2} ms  errors {result.Errors}  rss {result.RssMegabytes,6:F0} MB  cpu {result.CpuPercent,5:F0}%");
     return result;
 }
@@ -157,6 +175,11 @@ static void PrintSummary(List<RunResult> results, SessionScaleResult? scale, Soa
     {
         var direct = results.FirstOrDefault(d => d.Scenario.StartsWith("direct", StringComparison.Ordinal) && d.Sessions == r.Sessions && d.Payload == r.Payload);
         var ratio = direct is null || direct.RequestsPerSecond == 0 ? "" : (r.RequestsPerSecond / direct.RequestsPerSecond).ToString("P0", CultureInfo.InvariantCulture);
+        if (r.Failure is not null)
+        {
+            Console.WriteLine($"| {r.Scenario} | {r.Payload} | {r.Sessions} | failed: {r.Failure} | | | | | | | |");
+            continue;
+        }
         Console.WriteLine(FormattableString.Invariant($"| {r.Scenario} | {r.Payload} | {r.Sessions} | {r.RequestsPerSecond:F0} | {ratio} | {r.P50Ms:F2} | {r.P95Ms:F2} | {r.P99Ms:F2} | {r.Errors} | {r.RssMegabytes:F0} | {r.CpuPercent:F0} |"));
     }
     if (scale is not null)

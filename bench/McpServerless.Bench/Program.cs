@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using McpServerless.Bench;
 using McpServerless.Client;
 using McpServerless.Model;
@@ -89,7 +90,8 @@ try
     Directory.CreateDirectory(output);
     var file = Path.Combine(output, "latest.json");
     await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new { machine = $"{Environment.ProcessorCount} cores", settings = settings.ToString(), results, sessionScale = scale, soak },
-        new JsonSerializerOptions { WriteIndented = true }));
+        // A failed run has no latencies; NaN is written as "NaN" rather than failing the whole report.
+        new JsonSerializerOptions { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals }));
     Console.WriteLine($"Wrote {file}");
 }
 finally

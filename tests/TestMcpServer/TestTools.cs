@@ -53,6 +53,33 @@ public sealed class TestTools
     [McpServerTool(Name = "read_secret"), Description("A tool that gateways may filter out.")]
     public static string ReadSecret() => "the secret";
 
+    [McpServerTool(Name = "ask"), Description("Asks the client's user a question (elicitation) and returns the answer.")]
+    public static async Task<string> Ask(McpServer server, string question, CancellationToken cancellationToken)
+    {
+        var result = await server.ElicitAsync(new ElicitRequestParams
+        {
+            Message = question,
+            RequestedSchema = new ElicitRequestParams.RequestSchema
+            {
+                Properties = { ["answer"] = new ElicitRequestParams.StringSchema { Description = "Your answer" } },
+            },
+        }, cancellationToken);
+        return result.Action == "accept" && result.Content?.TryGetValue("answer", out var answer) == true ? $"answer: {answer.GetString()}" : result.Action;
+    }
+
+#pragma warning disable MCP9005 // Sampling is deprecated from 2026-07-28 on; gateways still relay it for earlier revisions.
+    [McpServerTool(Name = "summarize"), Description("Asks the client's model to summarize the text (sampling).")]
+    public static async Task<string> Summarize(McpServer server, string text, CancellationToken cancellationToken)
+    {
+        var result = await server.SampleAsync(new CreateMessageRequestParams
+        {
+            Messages = [new SamplingMessage { Role = Role.User, Content = [new TextContentBlock { Text = $"Summarize: {text}" }] }],
+            MaxTokens = 100,
+        }, cancellationToken);
+        return $"{result.Model}: {string.Concat(result.Content.OfType<TextContentBlock>().Select(b => b.Text))}";
+    }
+#pragma warning restore MCP9005
+
     [McpServerTool(Name = "add_tool"), Description("Adds a tool named after the argument, so the server sends tools/list_changed.")]
     public static async Task<string> AddTool(McpServer server, string name, CancellationToken cancellationToken)
     {

@@ -50,9 +50,10 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _statusLock = new(); // guards the status fields below, read together by Status
     private readonly ConcurrentDictionary<string, ProgressRoute> _progressRoutes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<long, McpServer> _callers = new(); // by call number: who has requests in flight
     private TaskCompletionSource<UpstreamSession> _connected = NewConnectedSignal();
     private Task _supervisor = Task.CompletedTask;
-    private long _progressTokens;
+    private long _calls;
 
     private volatile UpstreamSession? _session;
     private ConnectionState _state = ConnectionState.Disconnected;
@@ -145,7 +146,8 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     /// <summary>
     /// Sends a request upstream within <see cref="Timeout"/>. A progress token in <c>_meta</c> is swapped for a
-    /// gateway-unique one so progress from a shared upstream reaches only <paramref name="caller"/>.
+    /// gateway-unique one so progress from a shared upstream reaches only <paramref name="caller"/>, and while the
+    /// call is in flight the upstream's sampling and elicitation requests may be relayed to <paramref name="caller"/>.
     /// </summary>
     /// <exception cref="UpstreamException">Not connected, timed out, or the connection dropped.</exception>
     /// <exception cref="McpProtocolException">The upstream answered with a JSON-RPC error.</exception>
@@ -162,10 +164,12 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' has too many requests in flight; try again shortly.");
 
         StripHopMetadata(parameters);
+        var call = Interlocked.Increment(ref _calls);
+        if (caller is not null) _callers[call] = caller;
         string? gatewayToken = null;
         if (caller is not null && parameters?["_meta"]?["progressToken"] is { } original)
         {
-            gatewayToken = $"gw-{Interlocked.Increment(ref _progressTokens)}";
+            gatewayToken = $"gw-{call}";
             _progressRoutes[gatewayToken] = new ProgressRoute(caller, original.DeepClone());
             parameters["_meta"]!["progressToken"] = gatewayToken;
         }
@@ -199,6 +203,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         finally
         {
             if (gatewayToken is not null) _progressRoutes.TryRemove(gatewayToken, out _);
+            _callers.TryRemove(call, out _);
             _instruments.RecordRequest(Name, method, tool, outcome, Stopwatch.GetElapsedTime(started));
             activity?.SetTag("outcome", outcome);
         }
@@ -397,6 +402,14 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         ClientInfo = new Implementation { Name = "mcp-serverless-gateway", Version = typeof(UpstreamConnection).Assembly.GetName().Version?.ToString() ?? "1.0.0" },
         Handlers = new McpClientHandlers
         {
+            // Setting these makes the SDK advertise sampling and (form) elicitation upstream; roots are per client
+            // and a shared connection has no one client to ask, so they are not advertised.
+#pragma warning disable MCP9005 // Sampling is deprecated from 2026-07-28 on, but current in the revision spoken upstream.
+            SamplingHandler = (request, _, cancellationToken) => AskCallerAsync(RequestMethods.SamplingCreateMessage,
+                c => c.Sampling is not null, caller => caller.SampleAsync(request!, cancellationToken)),
+#pragma warning restore MCP9005
+            ElicitationHandler = (request, cancellationToken) => AskCallerAsync(RequestMethods.ElicitationCreate,
+                c => c.Elicitation is not null, caller => caller.ElicitAsync(request!, cancellationToken)),
             NotificationHandlers =
             [
                 new(NotificationMethods.ToolListChangedNotification, OnToolsChangedAsync),
@@ -435,6 +448,31 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     {
         if (Notified is { } handler) await handler(this, notification);
     }
+
+    /// <summary>
+    /// Relays a server-to-client request to the downstream session that caused it. Over a shared connection the only
+    /// sign of that is who is waiting: exactly one session with requests in flight here is the one; with none or
+    /// several the upstream gets a JSON-RPC error saying so, as it does when that client lacks the capability.
+    /// </summary>
+    private async ValueTask<TResult> AskCallerAsync<TResult>(string method, Func<ClientCapabilities, bool> supports, Func<McpServer, ValueTask<TResult>> ask)
+    {
+        McpServer? sole = null;
+        foreach (var caller in _callers.Values)
+        {
+            if (sole is null || SameSession(sole, caller)) sole = caller;
+            else throw new McpProtocolException($"The gateway cannot tell which of several client sessions using MCP server '{Name}' this {method} is for.", McpErrorCode.InvalidRequest);
+        }
+        if (sole is null)
+            throw new McpProtocolException($"No client session is waiting on MCP server '{Name}' to take this {method}.", McpErrorCode.InvalidRequest);
+        if (sole.SessionId is null) // 2026-07-28 replaces these requests with multi-round-trip results, which a shared upstream cannot give
+            throw new McpProtocolException($"The client session using MCP server '{Name}' is stateless (protocol {sole.NegotiatedProtocolVersion}) and cannot take {method}.", McpErrorCode.InvalidRequest);
+        if (sole.ClientCapabilities is not { } capabilities || !supports(capabilities))
+            throw new McpProtocolException($"The client session using MCP server '{Name}' does not support {method}.", McpErrorCode.InvalidRequest);
+        return await ask(sole);
+    }
+
+    // Each request of a session has its own request-bound server object; the session id says they are one client.
+    private static bool SameSession(McpServer a, McpServer b) => ReferenceEquals(a, b) || (a.SessionId is { } id && id == b.SessionId);
 
     private ValueTask OnProgressAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
     {

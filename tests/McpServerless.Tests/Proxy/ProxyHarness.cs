@@ -16,10 +16,11 @@ internal static class ProxyHarness
     public const string SessionProtocol = "2025-11-25";
 
     /// <param name="protocolVersion">Null lets the SDK negotiate its newest revision (2026-07-28: stateless).</param>
-    public static Task<McpClient> ConnectAsync(this GatewayHarness gateway, string path, HttpTransportMode mode = HttpTransportMode.StreamableHttp, string? token = null, string? protocolVersion = null) =>
-        ConnectAsync(gateway.Proxy.BaseAddress, path, mode, token, protocolVersion);
+    /// <param name="handlers">What the client answers when a server asks it (sampling, elicitation).</param>
+    public static Task<McpClient> ConnectAsync(this GatewayHarness gateway, string path, HttpTransportMode mode = HttpTransportMode.StreamableHttp, string? token = null, string? protocolVersion = null, McpClientHandlers? handlers = null) =>
+        ConnectAsync(gateway.Proxy.BaseAddress, path, mode, token, protocolVersion, handlers);
 
-    public static Task<McpClient> ConnectAsync(Uri gateway, string path, HttpTransportMode mode = HttpTransportMode.StreamableHttp, string? token = null, string? protocolVersion = null) =>
+    public static Task<McpClient> ConnectAsync(Uri gateway, string path, HttpTransportMode mode = HttpTransportMode.StreamableHttp, string? token = null, string? protocolVersion = null, McpClientHandlers? handlers = null) =>
         McpClient.CreateAsync(
             new HttpClientTransport(new HttpClientTransportOptions
             {
@@ -27,7 +28,7 @@ internal static class ProxyHarness
                 TransportMode = mode,
                 AdditionalHeaders = token is null ? null : new Dictionary<string, string> { ["Authorization"] = $"Bearer {token}" },
             }),
-            new McpClientOptions { ProtocolVersion = protocolVersion });
+            new McpClientOptions { ProtocolVersion = protocolVersion, Handlers = handlers ?? new() });
 
     public static string Text(this ModelContextProtocol.Protocol.CallToolResult result) =>
         string.Concat(result.Content.OfType<ModelContextProtocol.Protocol.TextContentBlock>().Select(b => b.Text));

@@ -1,0 +1,129 @@
+using System.Text.Json;
+using McpServerless.Proxy.Upstreams;
+using McpServerless.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace McpServerless.Tests.Proxy;
+
+/// <summary>An upstream's sampling and elicitation requests reach the client whose call caused them, over a shared connection.</summary>
+public sealed class ServerToClientRequestTests : IAsyncLifetime
+{
+    private GatewayHarness _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _gateway = await GatewayHarness.StartAsync();
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("tools"));
+        await _gateway.WaitConnectedAsync("tools");
+    }
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    [Theory]
+    [InlineData("tools/stream", HttpTransportMode.StreamableHttp, "ask")]
+    [InlineData("tools/sse", HttpTransportMode.Sse, "ask")]
+    [InlineData("mcp", HttpTransportMode.StreamableHttp, "tools__ask")]
+    public async Task Elicitation_reaches_the_calling_client_and_its_answer_the_server(string path, HttpTransportMode mode, string tool)
+    {
+        string? asked = null;
+        await using var client = await _gateway.ConnectAsync(path, mode, protocolVersion: ProxyHarness.SessionProtocol, handlers: new McpClientHandlers
+        {
+            ElicitationHandler = (request, _) =>
+            {
+                asked = request?.Message;
+                return ValueTask.FromResult(new ElicitResult { Action = "accept", Content = new Dictionary<string, JsonElement> { ["answer"] = JsonSerializer.SerializeToElement("forty-two") } });
+            },
+        });
+
+        var result = await client.CallToolAsync(tool, new Dictionary<string, object?> { ["question"] = "What is the answer?" });
+
+        Assert.Equal("answer: forty-two", result.Text());
+        Assert.Equal("What is the answer?", asked);
+    }
+
+#pragma warning disable MCP9005 // Sampling is deprecated from 2026-07-28 on; clients of earlier revisions still answer it.
+    [Fact]
+    public async Task Sampling_reaches_the_calling_client_and_its_answer_the_server()
+    {
+        await using var client = await _gateway.ConnectAsync("tools/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: new McpClientHandlers
+        {
+            SamplingHandler = (request, _, _) => ValueTask.FromResult(new CreateMessageResult
+            {
+                Model = "test-model",
+                Role = Role.Assistant,
+                Content = [new TextContentBlock { Text = $"{request!.Messages.Count} message(s) read" }],
+            }),
+        });
+
+        var result = await client.CallToolAsync("summarize", new Dictionary<string, object?> { ["text"] = "a long story" });
+
+        Assert.Equal("test-model: 1 message(s) read", result.Text());
+    }
+#pragma warning restore MCP9005
+
+    [Fact]
+    public async Task A_client_without_the_capability_gets_a_clear_error_not_a_hang()
+    {
+        await using var client = await _gateway.ConnectAsync("tools/stream", protocolVersion: ProxyHarness.SessionProtocol);
+
+        var error = await CallForErrorAsync(client, "ask", new() { ["question"] = "Anyone there?" });
+
+        Assert.Contains("does not support elicitation/create", error);
+    }
+
+    [Fact]
+    public async Task A_stateless_client_gets_a_clear_error()
+    {
+        await using var client = await _gateway.ConnectAsync("tools/stream", handlers: new McpClientHandlers
+        {
+            ElicitationHandler = (_, _) => ValueTask.FromResult(new ElicitResult { Action = "decline" }),
+        });
+
+        var error = await CallForErrorAsync(client, "ask", new() { ["question"] = "Anyone there?" });
+
+        Assert.Contains("is stateless", error);
+    }
+
+    [Fact]
+    public async Task With_several_sessions_waiting_the_gateway_refuses_to_guess()
+    {
+        var elicited = false;
+        var handlers = new McpClientHandlers
+        {
+            ElicitationHandler = (_, _) =>
+            {
+                elicited = true;
+                return ValueTask.FromResult(new ElicitResult { Action = "decline" });
+            },
+        };
+        await using var waiting = await _gateway.ConnectAsync("tools/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: handlers);
+        await using var asking = await _gateway.ConnectAsync("tools/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: handlers);
+        var sleeping = waiting.CallToolAsync("sleep", new Dictionary<string, object?> { ["milliseconds"] = 3_000 }).AsTask();
+        await Eventually.GetAsync(() => Task.FromResult(_gateway.Proxy.Services.GetRequiredService<UpstreamManager>().TryGet("tools", out var upstream) ? upstream.InFlight : 0),
+            n => n == 1, "the sleeping call to be in flight", TimeSpan.FromSeconds(5));
+
+        var error = await CallForErrorAsync(asking, "ask", new() { ["question"] = "Whose question is this?" });
+
+        Assert.Contains("cannot tell which", error);
+        Assert.False(elicited);
+        Assert.Equal("slept 3000ms", (await sleeping).Text());
+    }
+
+    /// <summary>The upstream's tool fails on the gateway's JSON-RPC error; depending on the server that is a tool error or a JSON-RPC error.</summary>
+    private static async Task<string> CallForErrorAsync(McpClient client, string tool, Dictionary<string, object?> arguments)
+    {
+        try
+        {
+            var result = await client.CallToolAsync(tool, arguments);
+            Assert.True(result.IsError, $"expected an error, got: {result.Text()}");
+            return result.Text();
+        }
+        catch (McpProtocolException ex)
+        {
+            return ex.Message;
+        }
+    }
+}

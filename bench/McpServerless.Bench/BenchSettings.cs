@@ -2,17 +2,18 @@ using System.Globalization;
 
 namespace McpServerless.Bench;
 
-internal sealed record BenchSettings(TimeSpan Duration, IReadOnlyList<int> Sessions, bool SkipPeers, TimeSpan Soak, int SessionScale)
+internal sealed record BenchSettings(TimeSpan Warmup, TimeSpan Duration, IReadOnlyList<int> Sessions, bool SkipPeers, TimeSpan Soak, int SessionScale)
 {
     public static BenchSettings Parse(string[] args)
     {
         var quick = args.Contains("--quick");
-        var settings = new BenchSettings(TimeSpan.FromSeconds(quick ? 3 : 10), quick ? [1, 32] : [1, 8, 32, 128], args.Contains("--skip-peers"), TimeSpan.Zero, quick ? 200 : 1000);
+        var settings = new BenchSettings(TimeSpan.FromSeconds(quick ? 1 : 3), TimeSpan.FromSeconds(quick ? 3 : 10), quick ? [1, 32] : [1, 8, 32, 128], args.Contains("--skip-peers"), TimeSpan.Zero, quick ? 200 : 1000);
         for (var i = 0; i < args.Length - 1; i++)
         {
             var value = args[i + 1];
             settings = args[i] switch
             {
+                "--warmup" => settings with { Warmup = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
                 "--duration" => settings with { Duration = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
                 "--sessions" => settings with { Sessions = [.. value.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture))] },
                 "--soak" => settings with { Soak = TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture)) },
@@ -24,5 +25,5 @@ internal sealed record BenchSettings(TimeSpan Duration, IReadOnlyList<int> Sessi
     }
 
     public override string ToString() =>
-        $"duration {Duration.TotalSeconds}s, sessions {string.Join(',', Sessions)}, peers {!SkipPeers}, session scale {SessionScale}, soak {Soak.TotalSeconds}s";
+        $"warm-up {Warmup.TotalSeconds}s, duration {Duration.TotalSeconds}s, sessions {string.Join(',', Sessions)}, peers {!SkipPeers}, session scale {SessionScale}, soak {Soak.TotalSeconds}s";
 }

@@ -25,9 +25,9 @@ internal static class LoadDriver
             new McpClientOptions { ProtocolVersion = ProtocolVersion },
             cancellationToken: cancellationToken);
 
-    public static async Task<RunResult> RunAsync(Scenario scenario, int sessions, Payload payload, TimeSpan duration, ChildProcess? measured)
+    public static async Task<RunResult> RunAsync(Scenario scenario, int sessions, Payload payload, TimeSpan warmup, TimeSpan duration, ChildProcess? measured)
     {
-        using var bound = new CancellationTokenSource(duration + TimeSpan.FromMinutes(2));
+        using var bound = new CancellationTokenSource(warmup + duration + TimeSpan.FromMinutes(2));
         var clients = new List<McpClient>();
         try
         {
@@ -36,36 +36,19 @@ internal static class LoadDriver
                 var batch = Math.Min(16, sessions - opened);
                 clients.AddRange(await Task.WhenAll(Enumerable.Range(0, batch).Select(_ => ConnectAsync(scenario.Endpoint, scenario.Mode, bound.Token))));
             }
-            foreach (var client in clients) await CallAsync(client, scenario, payload, bound.Token); // warm-up
+            // Unmeasured first, so JIT tiering and connection pools of every process are warm when timing starts:
+            // otherwise whichever scenario runs first pays for it.
+            await DriveAsync(clients, scenario, payload, warmup, bound.Token);
 
             var cpuBefore = measured?.CpuTime();
             var started = Stopwatch.GetTimestamp();
-            var stopAt = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-            var perSession = await Task.WhenAll(clients.Select(client => Task.Run(async () =>
-            {
-                var latencies = new List<double>(4096);
-                long errors = 0;
-                while (Stopwatch.GetTimestamp() < stopAt && !bound.IsCancellationRequested)
-                {
-                    var call = Stopwatch.GetTimestamp();
-                    try
-                    {
-                        await CallAsync(client, scenario, payload, bound.Token);
-                        latencies.Add(Stopwatch.GetElapsedTime(call).TotalMilliseconds);
-                    }
-                    catch (Exception ex) when (ex is McpException or HttpRequestException or OperationCanceledException)
-                    {
-                        errors++;
-                    }
-                }
-                return (latencies, errors);
-            })));
+            var perSession = await DriveAsync(clients, scenario, payload, duration, bound.Token);
             var elapsed = Stopwatch.GetElapsedTime(started);
 
-            var all = perSession.SelectMany(s => s.latencies).Order().ToArray();
+            var all = perSession.SelectMany(s => s.Latencies).Order().ToArray();
             double Percentile(double p) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(p * all.Length))];
             return new RunResult(scenario.Name, sessions, payload.Name, all.Length / elapsed.TotalSeconds,
-                Percentile(0.50), Percentile(0.95), Percentile(0.99), perSession.Sum(s => s.errors),
+                Percentile(0.50), Percentile(0.95), Percentile(0.99), perSession.Sum(s => s.Errors),
                 measured is null ? null : measured.ResidentBytes() / 1048576.0,
                 measured is null ? null : (measured.CpuTime() - cpuBefore!.Value).TotalSeconds / elapsed.TotalSeconds * 100);
         }
@@ -73,6 +56,31 @@ internal static class LoadDriver
         {
             foreach (var client in clients) await client.DisposeAsync();
         }
+    }
+
+    /// <summary>Every session calls in a loop until <paramref name="duration"/> is over; returns each session's latencies and errors.</summary>
+    private static Task<(List<double> Latencies, long Errors)[]> DriveAsync(List<McpClient> clients, Scenario scenario, Payload payload, TimeSpan duration, CancellationToken cancellationToken)
+    {
+        var stopAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        return Task.WhenAll(clients.Select(client => Task.Run(async () =>
+        {
+            var latencies = new List<double>(4096);
+            long errors = 0;
+            while (Stopwatch.GetTimestamp() < stopAt && !cancellationToken.IsCancellationRequested)
+            {
+                var call = Stopwatch.GetTimestamp();
+                try
+                {
+                    await CallAsync(client, scenario, payload, cancellationToken);
+                    latencies.Add(Stopwatch.GetElapsedTime(call).TotalMilliseconds);
+                }
+                catch (Exception ex) when (ex is McpException or HttpRequestException or OperationCanceledException)
+                {
+                    errors++;
+                }
+            }
+            return (latencies, errors);
+        })));
     }
 
     private static async Task CallAsync(McpClient client, Scenario scenario, Payload payload, CancellationToken cancellationToken)

@@ -12,7 +12,7 @@ using ModelContextProtocol.Client;
 // Benchmarks the gateway against direct calls to the same upstream and against the npm peers bridging the same
 // stdio server. Traffic stays on loopback; every run is bounded in time. Usage:
 //   dotnet run -c Release --project bench/McpServerless.Bench -- [--quick] [--duration 10] [--sessions 1,8,32,128]
-//       [--skip-peers] [--soak 300] [--session-scale 1000]
+//       [--warmup 3] [--skip-peers] [--soak 300] [--session-scale 1000]
 var settings = BenchSettings.Parse(args);
 var root = RepositoryRoot();
 var nodeModules = Path.Combine(root, ".tools", "node", "node_modules");
@@ -73,14 +73,20 @@ if (!settings.SkipPeers)
 var results = new List<RunResult>();
 try
 {
+    // One unmeasured round first: on a busy box, JIT tiering of all three processes takes far longer than a run's
+    // own warm-up, and without it whichever scenario runs first measures the JIT, not the gateway.
+    Console.WriteLine("Warming up every scenario (unmeasured) ...");
+    foreach (var (scenario, measured) in scenarios)
+        await RunOrRecordFailureAsync(scenario, 8, Payload.Echo, settings with { Duration = settings.Warmup * 2 }, measured);
+
     foreach (var sessions in settings.Sessions)
     {
         foreach (var (scenario, measured) in scenarios)
-            results.Add(Report(await RunOrRecordFailureAsync(scenario, sessions, Payload.Echo, settings.Duration, measured)));
+            results.Add(Report(await RunOrRecordFailureAsync(scenario, sessions, Payload.Echo, settings, measured)));
     }
     var largeSessions = settings.Sessions.Contains(32) ? 32 : settings.Sessions.Max();
     foreach (var (scenario, measured) in scenarios)
-        results.Add(Report(await RunOrRecordFailureAsync(scenario, largeSessions, Payload.Large, settings.Duration, measured)));
+        results.Add(Report(await RunOrRecordFailureAsync(scenario, largeSessions, Payload.Large, settings, measured)));
 
     var scale = settings.SessionScale > 0 ? await SessionScaleAsync(new Uri(gatewayUri, "stdio/stream"), settings.SessionScale, gateway) : null;
     var soak = settings.Soak > TimeSpan.Zero ? await SoakAsync(scenarios.Where(s => s.Scenario.ThroughGateway).Select(s => s.Scenario).ToList(), settings.Soak, gateway) : null;
@@ -100,11 +106,11 @@ finally
 }
 
 // A peer that falls over under load is a result too, not the end of the benchmark.
-static async Task<RunResult> RunOrRecordFailureAsync(Scenario scenario, int sessions, Payload payload, TimeSpan duration, ChildProcess? measured)
+static async Task<RunResult> RunOrRecordFailureAsync(Scenario scenario, int sessions, Payload payload, BenchSettings settings, ChildProcess? measured)
 {
     try
     {
-        return await LoadDriver.RunAsync(scenario, sessions, payload, duration, measured);
+        return await LoadDriver.RunAsync(scenario, sessions, payload, settings.Warmup, settings.Duration, measured);
     }
     catch (Exception ex) when (ex is ModelContextProtocol.McpException or HttpRequestException or IOException or OperationCanceledException)
     {
@@ -159,7 +165,7 @@ static async Task<SoakResult> SoakAsync(IReadOnlyList<Scenario> scenarios, TimeS
         var scenario = scenarios[round % scenarios.Count];
         var payload = round++ % 4 == 3 ? Payload.Large : Payload.Echo;
         var slice = TimeSpan.FromSeconds(Math.Min(10, Math.Max(1, (stopAt - DateTime.UtcNow).TotalSeconds)));
-        var result = await LoadDriver.RunAsync(scenario, 16, payload, slice, gateway);
+        var result = await LoadDriver.RunAsync(scenario, 16, payload, TimeSpan.Zero, slice, gateway);
         calls += (long)(result.RequestsPerSecond * slice.TotalSeconds);
         samples.Add(gateway.ResidentBytes() / 1048576.0);
     }

@@ -29,7 +29,9 @@ internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.Acce
             options.ServerInfo = upstream.ServerInfo ?? GatewayInfo;
             options.Capabilities = Clone(upstream.Capabilities);
             options.ServerInstructions = upstream.Instructions;
-            options.Filters.Message.IncomingFilters.Add(new ServerRelay(connection.Name, upstreams, _relayLogger).Filter);
+            var relay = new ServerRelay(connection.Name, upstreams, _relayLogger);
+            options.Filters.Message.IncomingFilters.Add(relay.Filter);
+            context.Items[typeof(ServerRelay)] = relay;
         }
         else
         {
@@ -47,8 +49,26 @@ internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.Acce
         return Task.CompletedTask;
     }
 
-    public Task RunAsync(HttpContext context, McpServer server, CancellationToken cancellationToken) =>
-        sessions.RunAsync(context.GetRouteValue("name") as string ?? DownstreamSessions.Aggregate, server, cancellationToken);
+    /// <summary>
+    /// Runs a session. On an <c>isolateSessions</c> server a session with an id gets its own upstream connection for
+    /// its lifetime; stateless (2026-07-28) requests have no session to isolate and use the shared one.
+    /// </summary>
+    public async Task RunAsync(HttpContext context, McpServer server, CancellationToken cancellationToken)
+    {
+        var name = context.GetRouteValue("name") as string ?? DownstreamSessions.Aggregate;
+        if (context.Items[typeof(ServerRelay)] is not ServerRelay relay || server.SessionId is null
+            || context.Items[typeof(UpstreamConnection)] is not UpstreamConnection { Definition.IsolateSessions: true } shared)
+        {
+            await sessions.RunAsync(name, server, cancellationToken);
+            return;
+        }
+
+        await using var isolated = upstreams.OpenIsolated(shared);
+        ValueTask ForwardAsync(UpstreamConnection _, JsonRpcNotification notification) => new(server.SendMessageAsync(notification, cancellationToken));
+        isolated.Notified += ForwardAsync;
+        relay.Isolated = isolated;
+        await sessions.RunAsync(name, server, cancellationToken);
+    }
 
     // Sessions must not share (and the SDK may adjust) the upstream's capability object.
     private static ServerCapabilities Clone(ServerCapabilities capabilities)

@@ -10,16 +10,24 @@ namespace McpServerless.Proxy.Downstream;
 /// The message filter of a session opened on <c>/{name}/…</c>: requests for the upstream's features are relayed
 /// as raw JSON (no typed re-serialization), <c>tools/list</c> is answered from the connection's cached,
 /// filtered list, and a filtered tool cannot be called. <c>initialize</c> and <c>ping</c> stay with the SDK.
-/// The upstream is looked up by name on each request, so an update that swaps the connection is seen at once.
+/// The shared upstream is looked up by name on each request, so an update that swaps the connection is seen at
+/// once; a session of an <c>isolateSessions</c> server uses its own <see cref="Isolated"/> connection instead.
 /// </summary>
 internal sealed class ServerRelay(string name, UpstreamManager upstreams, ILogger logger) : RelayFilter(logger)
 {
     protected override string Target => name;
 
+    /// <summary>This session's own upstream connection, or null to use the server's shared one.</summary>
+    public UpstreamConnection? Isolated { get; set; }
+
     protected override async Task<JsonNode?> RelayAsync(JsonRpcRequest request, McpServer caller, CancellationToken cancellationToken)
     {
-        if (!upstreams.TryGet(name, out var upstream))
-            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{name}' is no longer registered.");
+        var upstream = Isolated ?? (upstreams.TryGet(name, out var shared) ? shared
+            : throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{name}' is no longer registered."));
+
+        // A fresh isolated connection may still be starting; the shared one is known connected when the session opened.
+        if (upstream.Session is null && await upstream.WaitConnectedAsync(upstream.Timeout, cancellationToken) is null)
+            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{name}' is not connected.");
 
         if (request.Method == RequestMethods.ToolsList)
             return (upstream.Session ?? throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{name}' is not connected.")).ToolsResult;

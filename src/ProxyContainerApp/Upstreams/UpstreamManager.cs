@@ -151,15 +151,31 @@ public sealed partial class UpstreamManager(
         var name = stored.Definition.Name;
         if (_connections.TryGetValue(name, out var current) && current.Version == stored.Version) return;
 
-        var limits = new UpstreamLimits(options.Value.Limits.MaxConcurrentUpstreamRequests, options.Value.Limits.QueuedUpstreamRequests);
-        var connection = new UpstreamConnection(stored, limits, options.Value.InstanceId, time, instruments, loggerFactory, OnChanged);
+        var connection = new UpstreamConnection(stored, Limits, options.Value.InstanceId, time, instruments, loggerFactory, OnChanged);
         connection.Notified += OnNotifiedAsync;
         _connections[name] = connection;
         connection.Start();
         LogApplied(_logger, name, stored.Version);
 
-        if (current is not null) await CloseAsync(current);
+        if (current is null) return;
+        // Sessions with a connection of their own hold the old definition: ending them makes their clients reopen on the new one.
+        if (current.Definition.IsolateSessions || stored.Definition.IsolateSessions) sessions.EndAll(name);
+        await CloseAsync(current);
     }
+
+    /// <summary>
+    /// Opens a private connection to <paramref name="shared"/>'s server for one downstream session of an
+    /// <c>isolateSessions</c> server. The session owns it: its notifications are the session's alone, and it is not
+    /// reported to the store (the shared connection stands for the server there).
+    /// </summary>
+    public UpstreamConnection OpenIsolated(UpstreamConnection shared)
+    {
+        var connection = new UpstreamConnection(new StoredMcp(shared.Definition, shared.Version), Limits, options.Value.InstanceId, time, instruments, loggerFactory, static _ => { });
+        connection.Start();
+        return connection;
+    }
+
+    private UpstreamLimits Limits => new(options.Value.Limits.MaxConcurrentUpstreamRequests, options.Value.Limits.QueuedUpstreamRequests);
 
     private async ValueTask RemoveAsync(string name)
     {

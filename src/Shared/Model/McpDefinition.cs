@@ -56,4 +56,11 @@ public sealed record McpDefinition
     public TimeSpan? HealthCheckInterval { get; init; }
 
     public ToolFilter? ToolFilter { get; init; }
+
+    /// <summary>
+    /// Gives each downstream session on <c>/{name}/…</c> its own upstream connection (its own stdio process or
+    /// upstream HTTP session), opened with the session and closed with it, for servers that keep state per client.
+    /// By default every session shares one connection. Not in the original gateway.
+    /// </summary>
+    public bool IsolateSessions { get; init; }
 }

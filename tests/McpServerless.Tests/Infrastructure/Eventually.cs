@@ -16,4 +16,21 @@ public static class Eventually
         while (DateTime.UtcNow < deadline);
         throw new TimeoutException($"Timed out waiting for {what}; last value: {last}");
     }
+
+    /// <summary>Waits for the process <paramref name="pid"/> to be gone.</summary>
+    public static Task ExitedAsync(int pid, string what, TimeSpan? timeout = null) =>
+        GetAsync(() => Task.FromResult(IsRunning(pid)), running => !running, what, timeout ?? TimeSpan.FromSeconds(10));
+
+    public static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
 }

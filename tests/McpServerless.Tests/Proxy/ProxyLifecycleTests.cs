@@ -146,7 +146,7 @@ public sealed class ProxyLifecycleTests
 
         await gateway.Admin.UnregisterAsync("doomed");
 
-        await Eventually.GetAsync(() => Task.FromResult(IsRunning(pid)), running => !running, "the child process to exit", TimeSpan.FromSeconds(10));
+        await Eventually.ExitedAsync(pid, "the child process to exit");
         await Assert.ThrowsAnyAsync<Exception>(() => client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "x" }).AsTask());
         Assert.Empty(await gateway.Admin.ListToolsAsync());
     }
@@ -161,7 +161,7 @@ public sealed class ProxyLifecycleTests
         {
             var pid = int.Parse((await client.CallToolAsync("whoami")).Text(), System.Globalization.CultureInfo.InvariantCulture);
             await gateway.DisposeAsync();
-            await Eventually.GetAsync(() => Task.FromResult(IsRunning(pid)), running => !running, "the child to exit with the gateway", TimeSpan.FromSeconds(10));
+            await Eventually.ExitedAsync(pid, "the child to exit with the gateway");
         }
     }
 
@@ -182,18 +182,5 @@ public sealed class ProxyLifecycleTests
         Assert.Equal("slept 1500ms", (await inFlight).Text());
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(20), $"shutdown took {stopping.Elapsed}");
         await Assert.ThrowsAnyAsync<Exception>(() => sse.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "x" }).AsTask());
-    }
-
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
     }
 }

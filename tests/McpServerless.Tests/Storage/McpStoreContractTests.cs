@@ -169,6 +169,7 @@ public abstract class McpStoreContractTests : IAsyncLifetime
             HealthCheckEnabled = true,
             HealthCheckInterval = TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(30),
             ToolFilter = new ToolFilter { Allow = ["read_*", "list?"], Deny = ["read_secret"] },
+            IsolateSessions = true,
         };
         await Store.AddAsync(definition);
 

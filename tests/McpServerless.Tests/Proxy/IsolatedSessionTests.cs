@@ -1,0 +1,101 @@
+using System.Globalization;
+using System.Text.Json;
+using McpServerless.Tests.Infrastructure;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace McpServerless.Tests.Proxy;
+
+/// <summary><c>isolateSessions</c>: each downstream session gets its own upstream connection, living and dying with it.</summary>
+public sealed class IsolatedSessionTests : IAsyncLifetime
+{
+    private GatewayHarness _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _gateway = await GatewayHarness.StartAsync();
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("shared"));
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("isolated", d => d with { IsolateSessions = true }));
+        await _gateway.WaitConnectedAsync("shared");
+        await _gateway.WaitConnectedAsync("isolated");
+    }
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    [Fact]
+    public async Task Sessions_share_one_upstream_process_by_default()
+    {
+        await using var first = await ConnectAsync("shared/stream");
+        await using var second = await ConnectAsync("shared/sse", HttpTransportMode.Sse);
+
+        Assert.Equal(await PidAsync(first, "whoami"), await PidAsync(second, "whoami"));
+    }
+
+    [Fact]
+    public async Task Each_session_gets_its_own_process_which_ends_with_the_session()
+    {
+        var first = await ConnectAsync("isolated/stream");
+        await using var second = await ConnectAsync("isolated/sse", HttpTransportMode.Sse);
+        await using var aggregate = await ConnectAsync("mcp");
+
+        var firstPid = await PidAsync(first, "whoami");
+        var secondPid = await PidAsync(second, "whoami");
+        var sharedPid = await PidAsync(aggregate, "isolated__whoami");
+
+        Assert.Equal(3, new[] { firstPid, secondPid, sharedPid }.Distinct().Count());
+        Assert.Equal(firstPid, await PidAsync(first, "whoami"));
+        await first.DisposeAsync();
+        await Eventually.ExitedAsync(firstPid, "the closed session's upstream process to exit");
+        Assert.True(Eventually.IsRunning(secondPid));
+        Assert.Equal(secondPid, await PidAsync(second, "whoami"));
+    }
+
+    [Fact]
+    public async Task Stateless_clients_have_no_session_to_isolate_and_use_the_shared_connection()
+    {
+        await using var stateless = await _gateway.ConnectAsync("isolated/stream");
+        await using var aggregate = await ConnectAsync("mcp");
+
+        Assert.Equal(await PidAsync(aggregate, "isolated__whoami"), await PidAsync(stateless, "whoami"));
+    }
+
+    [Fact]
+    public async Task Unregistering_ends_the_sessions_and_their_processes()
+    {
+        var client = await ConnectAsync("isolated/stream");
+        var pid = await PidAsync(client, "whoami");
+
+        await _gateway.Admin.UnregisterAsync("isolated");
+
+        await Eventually.ExitedAsync(pid, "the session's upstream process to exit");
+        await Assert.ThrowsAnyAsync<Exception>(() => client.CallToolAsync("whoami").AsTask());
+        await client.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task With_its_own_connection_a_session_gets_elicitations_while_others_are_busy()
+    {
+        var handlers = new McpClientHandlers
+        {
+            ElicitationHandler = (_, _) => ValueTask.FromResult(new ElicitResult
+            {
+                Action = "accept",
+                Content = new Dictionary<string, JsonElement> { ["answer"] = JsonSerializer.SerializeToElement("mine") },
+            }),
+        };
+        await using var busy = await ConnectAsync("isolated/stream", handlers: handlers);
+        await using var asking = await ConnectAsync("isolated/stream", handlers: handlers);
+        var sleeping = busy.CallToolAsync("sleep", new Dictionary<string, object?> { ["milliseconds"] = 2_000 }).AsTask();
+
+        var answer = await asking.CallToolAsync("ask", new Dictionary<string, object?> { ["question"] = "Whose?" });
+
+        Assert.Equal("answer: mine", answer.Text());
+        Assert.Equal("slept 2000ms", (await sleeping).Text());
+    }
+
+    private Task<McpClient> ConnectAsync(string path, HttpTransportMode mode = HttpTransportMode.StreamableHttp, McpClientHandlers? handlers = null) =>
+        _gateway.ConnectAsync(path, mode, protocolVersion: ProxyHarness.SessionProtocol, handlers: handlers);
+
+    private static async Task<int> PidAsync(McpClient client, string tool) =>
+        int.Parse((await client.CallToolAsync(tool)).Text(), CultureInfo.InvariantCulture);
+}

@@ -56,8 +56,10 @@ internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.Acce
     public async Task RunAsync(HttpContext context, McpServer server, CancellationToken cancellationToken)
     {
         var name = context.GetRouteValue("name") as string ?? DownstreamSessions.Aggregate;
+        // The current connection, not the one the session was admitted on: an update just before must not leave this
+        // session on the old definition, as it is not yet among the sessions an update ends.
         if (context.Items[typeof(ServerRelay)] is not ServerRelay relay || server.SessionId is null
-            || context.Items[typeof(UpstreamConnection)] is not UpstreamConnection { Definition.IsolateSessions: true } shared)
+            || !upstreams.TryGet(name, out var shared) || !shared.Definition.IsolateSessions)
         {
             await sessions.RunAsync(name, server, cancellationToken);
             return;

@@ -25,8 +25,9 @@ internal sealed class ServerRelay(string name, UpstreamManager upstreams, ILogge
         var upstream = Isolated ?? (upstreams.TryGet(name, out var shared) ? shared
             : throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{name}' is no longer registered."));
 
-        // A fresh isolated connection may still be starting; the shared one is known connected when the session opened.
-        if (upstream.Session is null && await upstream.WaitConnectedAsync(upstream.Timeout, cancellationToken) is null)
+        // A session's own connection opens with the session, so its first requests may wait for it; the shared one
+        // was connected when the session opened, and while it is down requests fail at once.
+        if (Isolated is not null && await Isolated.WaitConnectedAsync(Isolated.Timeout, cancellationToken) is null)
             throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{name}' is not connected.");
 
         if (request.Method == RequestMethods.ToolsList)

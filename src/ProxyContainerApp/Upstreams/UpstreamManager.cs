@@ -19,7 +19,7 @@ namespace McpServerless.Proxy.Upstreams;
 /// <c>ReconcileInterval</c>. A lost, repeated or reordered notice therefore changes nothing in the end.
 /// A new version replaces the connection live; a deleted server's connection is closed (stdio children
 /// killed) and its downstream sessions ended. Status and tools are written back to the store for admin hosts
-/// that hold no connections.
+/// that hold no connections, on every change and every <c>ReconcileInterval</c>.
 /// </summary>
 public sealed partial class UpstreamManager(
     IMcpStore store,
@@ -64,6 +64,9 @@ public sealed partial class UpstreamManager(
             do
             {
                 await ReconcileAllAsync(stoppingToken);
+                // Re-reporting every interval makes a live instance's report the freshest, so what a vanished
+                // replica last wrote stops showing, and an entry's age tells whether any replica still holds it.
+                foreach (var name in _connections.Keys) _reports.Writer.TryWrite(name);
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }

@@ -69,6 +69,19 @@ public sealed class MultiInstanceTests(ITestOutputHelper output)
 
     private async Task AssertChangesPropagateAsync(GatewayProcess a, GatewayProcess b, string how)
     {
+        try
+        {
+            await ChangesPropagateAsync(a, b, how);
+        }
+        catch
+        {
+            output.WriteLine($"--- gateway A ---{Environment.NewLine}{a.Output}{Environment.NewLine}--- gateway B ---{Environment.NewLine}{b.Output}");
+            throw;
+        }
+    }
+
+    private async Task ChangesPropagateAsync(GatewayProcess a, GatewayProcess b, string how)
+    {
         var watch = Stopwatch.StartNew();
         await a.Admin.RegisterAsync(TestServers.Stdio("shared", d => d with { Env = new Dictionary<string, string> { ["FLAVOUR"] = "one" } }));
         Assert.Equal("one", await CallThroughAsync(b, "shared", "one"));

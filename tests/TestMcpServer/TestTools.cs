@@ -28,11 +28,13 @@ public sealed class TestTools
     }
 
     [McpServerTool(Name = "progress"), Description("Reports progress in steps, then answers.")]
-    public static async Task<string> Progress(int steps, IProgress<ProgressNotificationValue> progress, CancellationToken cancellationToken)
+    public static async Task<string> Progress(RequestContext<CallToolRequestParams> context, int steps, CancellationToken cancellationToken)
     {
         for (var i = 1; i <= steps; i++)
         {
-            progress.Report(new ProgressNotificationValue { Progress = i, Total = steps, Message = $"step {i}" });
+            // Awaited rather than IProgress.Report (fire-and-forget in the SDK), so every update precedes the answer on the wire.
+            if (context.Params?.ProgressToken is { } token)
+                await context.Server.NotifyProgressAsync(token, new ProgressNotificationValue { Progress = i, Total = steps, Message = $"step {i}" }, cancellationToken: cancellationToken);
             await Task.Delay(10, cancellationToken);
         }
         return $"done {steps}";

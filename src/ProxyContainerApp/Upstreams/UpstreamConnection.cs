@@ -297,8 +297,17 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         timeout.CancelAfter(Timeout);
 
-        var transport = UpstreamTransports.Create(Definition, Timeout, _loggerFactory);
-        var client = await McpClient.CreateAsync(transport, ClientOptions(), _loggerFactory, timeout.Token);
+        var transport = UpstreamTransports.Create(Definition, Timeout, _loggerFactory, OnReceived);
+        McpClient client;
+        try
+        {
+            client = await McpClient.CreateAsync(transport, ClientOptions(), _loggerFactory, timeout.Token);
+        }
+        catch
+        {
+            await transport.DisposeAsync();
+            throw;
+        }
         try
         {
             var session = new UpstreamSession(client, client.ServerInfo, client.ServerCapabilities, client.ServerInstructions,
@@ -418,7 +427,6 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
                 new(NotificationMethods.ResourceUpdatedNotification, ForwardAsync),
                 // Logging is deprecated in 2026-07-28 but clients of earlier revisions still receive log messages.
                 new("notifications/message", ForwardAsync),
-                new(NotificationMethods.ProgressNotification, OnProgressAsync),
             ],
         },
     };
@@ -474,25 +482,32 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     // Each request of a session has its own request-bound server object; the session id says they are one client.
     private static bool SameSession(McpServer a, McpServer b) => ReferenceEquals(a, b) || (a.SessionId is { } id && id == b.SessionId);
 
-    private ValueTask OnProgressAsync(JsonRpcNotification notification, CancellationToken cancellationToken)
+    // Runs in the SDK's read loop, in arrival order: progress is queued on its call's route before that call's
+    // response can complete it, so the drain in SendAsync forwards every update sent before the answer.
+    private void OnReceived(JsonRpcMessage message)
+    {
+        if (message is JsonRpcNotification { Method: NotificationMethods.ProgressNotification } progress) RouteProgress(progress);
+    }
+
+    private void RouteProgress(JsonRpcNotification notification)
     {
         if (notification.Params?["progressToken"].AsString() is not { } token || !_progressRoutes.TryGetValue(token, out var route))
-            return ValueTask.CompletedTask;
+            return;
 
         var parameters = notification.Params.DeepClone();
         parameters["progressToken"] = route.OriginalToken.DeepClone();
+        var stopping = _stopping.Token;
         route.Enqueue(async () =>
         {
             try
             {
-                await route.Caller.SendMessageAsync(new JsonRpcNotification { Method = notification.Method, Params = parameters }, cancellationToken);
+                await route.Caller.SendMessageAsync(new JsonRpcNotification { Method = notification.Method, Params = parameters }, stopping);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 LogProgressLost(_logger, Name, ex.Message);
             }
         });
-        return ValueTask.CompletedTask;
     }
 
     private void SetState(ConnectionState state, string? error)

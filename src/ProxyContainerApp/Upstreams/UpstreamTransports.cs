@@ -1,12 +1,19 @@
 using McpServerless.Model;
 using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
 
 namespace McpServerless.Proxy.Upstreams;
 
-/// <summary>Builds the SDK client transport for a definition. The SDK logs a stdio server's stderr under its name.</summary>
+/// <summary>
+/// Builds the SDK client transport for a definition, showing <paramref name="observe"/> each incoming message in
+/// arrival order. The SDK logs a stdio server's stderr under its name.
+/// </summary>
 internal static class UpstreamTransports
 {
-    public static IClientTransport Create(McpDefinition definition, TimeSpan connectTimeout, ILoggerFactory loggerFactory)
+    public static ObservedClientTransport Create(McpDefinition definition, TimeSpan connectTimeout, ILoggerFactory loggerFactory, Action<JsonRpcMessage> observe) =>
+        new(CreateInner(definition, connectTimeout, loggerFactory), observe);
+
+    private static IClientTransport CreateInner(McpDefinition definition, TimeSpan connectTimeout, ILoggerFactory loggerFactory)
     {
         if (definition.Transport == McpTransport.Stdio)
         {

@@ -57,16 +57,29 @@ public sealed class ProxyFeatureTests : IAsyncLifetime
     [Fact]
     public async Task Progress_reaches_the_caller_with_its_own_token()
     {
-        await using var client = await _gateway.ConnectAsync("tools/stream");
-        var updates = new List<ProgressNotificationValue>();
-        var progress = new SynchronousProgress(updates);
+        await using var client = await _gateway.ConnectAsync("tools/stream", protocolVersion: ProxyHarness.SessionProtocol);
+        var progress = new ProgressRecorder(client);
 
-        var result = await client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 3 }, progress);
+        var result = await client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 3 }, new Progress<ProgressNotificationValue>());
 
         Assert.Equal("done 3", result.Text());
-        await Eventually.GetAsync(() => Task.FromResult(updates.Count), c => c == 3, "three progress updates", TimeSpan.FromSeconds(5));
-        // Every update arrives; the client SDK may report them to IProgress in any order.
-        Assert.Equal([1f, 2f, 3f], updates.Select(u => u.Progress).Order());
+        var (token, values) = Assert.Single(await progress.WaitForAsync(updates: 3));
+        Assert.DoesNotContain("gw-", token); // the gateway's own upstream token is swapped back
+        Assert.Equal([1f, 2f, 3f], values.Order());
+    }
+
+    [Fact]
+    public async Task No_progress_sent_before_an_answer_is_lost_among_concurrent_calls()
+    {
+        await using var client = await _gateway.ConnectAsync("tools/stream", protocolVersion: ProxyHarness.SessionProtocol);
+        var progress = new ProgressRecorder(client);
+
+        await Task.WhenAll(Enumerable.Range(0, 64).Select(_ =>
+            client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 10 }, new Progress<ProgressNotificationValue>()).AsTask()));
+
+        var byToken = await progress.WaitForAsync(updates: 64 * 10);
+        Assert.Equal(64, byToken.Count);
+        Assert.All(byToken.Values, values => Assert.Equal(Enumerable.Range(1, 10).Select(i => (float)i), values.Order()));
     }
 
     [Fact]
@@ -136,11 +149,31 @@ public sealed class ProxyFeatureTests : IAsyncLifetime
         Assert.Equal("still here", (await client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "still here" })).Text());
     }
 
-    private sealed class SynchronousProgress(List<ProgressNotificationValue> sink) : IProgress<ProgressNotificationValue>
+    /// <summary>
+    /// Every progress notification of the session, by token. A session-wide handler, because the SDK client
+    /// dispatches messages concurrently and drops an update for a call whose answer it has already handled.
+    /// </summary>
+    private sealed class ProgressRecorder
     {
-        public void Report(ProgressNotificationValue value)
+        private readonly List<(string Token, float Progress)> _updates = [];
+
+        public ProgressRecorder(McpClient client) =>
+            client.RegisterNotificationHandler(NotificationMethods.ProgressNotification, (notification, _) =>
+            {
+                var token = notification.Params!["progressToken"]!.ToJsonString();
+                lock (_updates) _updates.Add((token, notification.Params!["progress"]!.GetValue<float>()));
+                return default;
+            });
+
+        public async Task<Dictionary<string, List<float>>> WaitForAsync(int updates)
         {
-            lock (sink) sink.Add(value);
+            await Eventually.GetAsync(() => Task.FromResult(Count()), n => n >= updates, $"{updates} progress updates", TimeSpan.FromSeconds(10));
+            lock (_updates) return _updates.GroupBy(u => u.Token).ToDictionary(g => g.Key, g => g.Select(u => u.Progress).ToList());
+        }
+
+        private int Count()
+        {
+            lock (_updates) return _updates.Count;
         }
     }
 }

@@ -1,0 +1,52 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Threading.Channels;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace McpServerless.Proxy.Upstreams;
+
+/// <summary>
+/// Wraps an SDK client transport so <see cref="UpstreamConnection"/> sees each incoming message in the order the
+/// upstream sent it. The SDK dispatches messages concurrently, so without this a response may overtake the progress
+/// notifications sent before it. The wrapper also owns the inner transport and disposes it with the session.
+/// </summary>
+internal sealed class ObservedClientTransport(IClientTransport inner, Action<JsonRpcMessage> observe) : IClientTransport, IAsyncDisposable
+{
+    public string Name => inner.Name;
+
+    public async Task<ITransport> ConnectAsync(CancellationToken cancellationToken = default) =>
+        new Session(await inner.ConnectAsync(cancellationToken), this, observe);
+
+    public ValueTask DisposeAsync() => inner is IAsyncDisposable disposable ? disposable.DisposeAsync() : default;
+
+    private sealed class Session(ITransport session, ObservedClientTransport owner, Action<JsonRpcMessage> observe) : ITransport
+    {
+        public string? SessionId => session.SessionId;
+
+        public ChannelReader<JsonRpcMessage> MessageReader { get; } = new ObservedReader(session.MessageReader, observe);
+
+        public Task SendMessageAsync(JsonRpcMessage message, CancellationToken cancellationToken = default) =>
+            session.SendMessageAsync(message, cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            await session.DisposeAsync();
+            await owner.DisposeAsync();
+        }
+    }
+
+    // The SDK's read loop calls TryRead in arrival order, before it hands each message to its own task.
+    private sealed class ObservedReader(ChannelReader<JsonRpcMessage> reader, Action<JsonRpcMessage> observe) : ChannelReader<JsonRpcMessage>
+    {
+        public override Task Completion => reader.Completion;
+
+        public override bool TryRead([MaybeNullWhen(false)] out JsonRpcMessage item)
+        {
+            if (!reader.TryRead(out item)) return false;
+            observe(item);
+            return true;
+        }
+
+        public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => reader.WaitToReadAsync(cancellationToken);
+    }
+}

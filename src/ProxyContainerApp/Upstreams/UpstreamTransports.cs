@@ -4,12 +4,10 @@ using ModelContextProtocol.Protocol;
 
 namespace McpServerless.Proxy.Upstreams;
 
-/// <summary>
-/// Builds the SDK client transport for a definition, showing <paramref name="observe"/> each incoming message in
-/// arrival order. The SDK logs a stdio server's stderr under its name.
-/// </summary>
+/// <summary>Builds the SDK client transport for a definition. The SDK logs a stdio server's stderr under its name.</summary>
 internal static class UpstreamTransports
 {
+    /// <param name="observe">Shown each incoming message in arrival order (see <see cref="ObservedClientTransport"/>).</param>
     public static ObservedClientTransport Create(McpDefinition definition, TimeSpan connectTimeout, ILoggerFactory loggerFactory, Action<JsonRpcMessage> observe) =>
         new(CreateInner(definition, connectTimeout, loggerFactory), observe);
 

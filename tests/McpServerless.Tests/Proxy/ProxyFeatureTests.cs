@@ -57,7 +57,7 @@ public sealed class ProxyFeatureTests : IAsyncLifetime
     [Fact]
     public async Task Progress_reaches_the_caller_with_its_own_token()
     {
-        await using var client = await _gateway.ConnectAsync("tools/stream", protocolVersion: ProxyHarness.SessionProtocol);
+        await using var client = await _gateway.ConnectAsync("tools/stream"); // stateless 2026-07-28: progress rides the call's own response
         var progress = new ProgressRecorder(client);
 
         var result = await client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 3 }, new Progress<ProgressNotificationValue>());

@@ -54,13 +54,16 @@ public sealed class ProxyFeatureTests : IAsyncLifetime
         Assert.Contains("boom", result.Text());
     }
 
-    [Fact]
-    public async Task Progress_reaches_the_caller_with_its_own_token()
+    [Theory]
+    [InlineData("tools/stream", "progress", null)] // stateless 2026-07-28: progress rides the call's own response
+    [InlineData("tools/stream", "progress", ProxyHarness.SessionProtocol)]
+    [InlineData("mcp", "tools__progress", ProxyHarness.SessionProtocol)]
+    public async Task Progress_reaches_the_caller_with_its_own_token(string path, string tool, string? protocolVersion)
     {
-        await using var client = await _gateway.ConnectAsync("tools/stream"); // stateless 2026-07-28: progress rides the call's own response
+        await using var client = await _gateway.ConnectAsync(path, protocolVersion: protocolVersion);
         var progress = new ProgressRecorder(client);
 
-        var result = await client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 3 }, new Progress<ProgressNotificationValue>());
+        var result = await client.CallToolAsync(tool, new Dictionary<string, object?> { ["steps"] = 3 }, new Progress<ProgressNotificationValue>());
 
         Assert.Equal("done 3", result.Text());
         var (token, values) = Assert.Single(await progress.WaitForAsync(updates: 3));

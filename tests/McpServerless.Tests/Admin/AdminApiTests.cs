@@ -33,6 +33,23 @@ public abstract class AdminApiTests : IAsyncLifetime
         Assert.Equal("healthy", body.RootElement.GetProperty("checks").GetProperty("storage").GetString());
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("Bearer wrong-token")]
+    [InlineData("Bearer test-admin-token-but-longer")]
+    [InlineData("Basic dGVzdC1hZG1pbi10b2tlbg==")]
+    public async Task Missing_or_wrong_token_gets_401_with_a_bearer_challenge(string? authorization)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "admin/mcps");
+        if (authorization is not null) request.Headers.TryAddWithoutValidation("Authorization", authorization);
+
+        using var response = await _gateway.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
     [Fact]
     public async Task Register_answers_201_with_location_and_etag()
     {

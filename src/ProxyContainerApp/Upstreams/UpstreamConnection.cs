@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Threading.RateLimiting;
 using McpServerless.Model;
@@ -49,8 +50,8 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     private readonly UpstreamLimits _limits;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _statusLock = new(); // guards the status fields below, read together by Status
-    private readonly ConcurrentDictionary<string, ProgressRoute> _progressRoutes = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<long, McpServer> _callers = new(); // by call number: who has requests in flight
+    // Calls relayed for a downstream caller, by call number; a call's upstream progress token is gw-{number}.
+    private readonly ConcurrentDictionary<long, CallerCall> _callerCalls = new();
     private TaskCompletionSource<UpstreamSession> _connected = NewConnectedSignal();
     private Task _supervisor = Task.CompletedTask;
     private long _calls;
@@ -164,14 +165,14 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' has too many requests in flight; try again shortly.");
 
         StripHopMetadata(parameters);
-        var call = Interlocked.Increment(ref _calls);
-        if (caller is not null) _callers[call] = caller;
-        string? gatewayToken = null;
-        if (caller is not null && parameters?["_meta"]?["progressToken"] is { } original)
+        var number = Interlocked.Increment(ref _calls);
+        CallerCall? call = null;
+        if (caller is not null)
         {
-            gatewayToken = $"gw-{call}";
-            _progressRoutes[gatewayToken] = new ProgressRoute(caller, original.DeepClone());
-            parameters["_meta"]!["progressToken"] = gatewayToken;
+            var original = parameters?["_meta"]?["progressToken"];
+            call = new CallerCall(caller, original?.DeepClone());
+            _callerCalls[number] = call;
+            if (original is not null) parameters!["_meta"]!["progressToken"] = $"{ProgressTokenPrefix}{number}";
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -183,7 +184,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             var response = await session.Client.SendRequestAsync(new JsonRpcRequest { Method = method, Params = parameters }, timeout.Token);
             outcome = "ok";
             // Progress the upstream sent before its answer must reach the caller before the answer does.
-            if (gatewayToken is not null && _progressRoutes.TryGetValue(gatewayToken, out var route)) await route.DrainAsync();
+            if (call is not null) await call.ProgressForwardedAsync();
             return response;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -202,8 +203,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         }
         finally
         {
-            if (gatewayToken is not null) _progressRoutes.TryRemove(gatewayToken, out _);
-            _callers.TryRemove(call, out _);
+            if (call is not null) _callerCalls.TryRemove(number, out _);
             _instruments.RecordRequest(Name, method, tool, outcome, Stopwatch.GetElapsedTime(started));
             activity?.SetTag("outcome", outcome);
         }
@@ -465,7 +465,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     private async ValueTask<TResult> AskCallerAsync<TResult>(string method, Func<ClientCapabilities, bool> supports, Func<McpServer, ValueTask<TResult>> ask)
     {
         McpServer? sole = null;
-        foreach (var caller in _callers.Values)
+        foreach (var caller in _callerCalls.Values.Select(c => c.Caller))
         {
             if (sole is null || SameSession(sole, caller)) sole = caller;
             else throw new McpProtocolException($"The gateway cannot tell which of several client sessions using MCP server '{Name}' this {method} is for.", McpErrorCode.InvalidRequest);
@@ -482,8 +482,8 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     // Each request of a session has its own request-bound server object; the session id says they are one client.
     private static bool SameSession(McpServer a, McpServer b) => ReferenceEquals(a, b) || (a.SessionId is { } id && id == b.SessionId);
 
-    // Runs in the SDK's read loop, in arrival order: progress is queued on its call's route before that call's
-    // response can complete it, so the drain in SendAsync forwards every update sent before the answer.
+    // Runs in the SDK's read loop, in arrival order: progress is queued on its call before that call's response can
+    // complete it, so SendAsync forwards every update sent before the answer.
     private void OnReceived(JsonRpcMessage message)
     {
         if (message is JsonRpcNotification { Method: NotificationMethods.ProgressNotification } progress) RouteProgress(progress);
@@ -491,17 +491,20 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     private void RouteProgress(JsonRpcNotification notification)
     {
-        if (notification.Params?["progressToken"].AsString() is not { } token || !_progressRoutes.TryGetValue(token, out var route))
+        if (notification.Params?["progressToken"].AsString() is not { } token
+            || !token.StartsWith(ProgressTokenPrefix, StringComparison.Ordinal)
+            || !long.TryParse(token.AsSpan(ProgressTokenPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+            || !_callerCalls.TryGetValue(number, out var call) || call.OriginalProgressToken is not { } original)
             return;
 
         var parameters = notification.Params.DeepClone();
-        parameters["progressToken"] = route.OriginalToken.DeepClone();
+        parameters["progressToken"] = original.DeepClone();
         var stopping = _stopping.Token;
-        route.Enqueue(async () =>
+        call.EnqueueProgress(async () =>
         {
             try
             {
-                await route.Caller.SendMessageAsync(new JsonRpcNotification { Method = notification.Method, Params = parameters }, stopping);
+                await call.Caller.SendMessageAsync(new JsonRpcNotification { Method = notification.Method, Params = parameters }, stopping);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -530,23 +533,29 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     private static TaskCompletionSource<UpstreamSession> NewConnectedSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Where one call's progress goes; forwards run one after another, in the order the upstream sent them.</summary>
-    private sealed class ProgressRoute(McpServer caller, JsonNode originalToken)
+    private const string ProgressTokenPrefix = "gw-";
+
+    /// <summary>
+    /// A call relayed for a downstream caller: who to ask on the upstream's behalf, and where its progress goes
+    /// (forwards run one after another, in the order the upstream sent them).
+    /// </summary>
+    private sealed class CallerCall(McpServer caller, JsonNode? originalProgressToken)
     {
-        private Task _tail = Task.CompletedTask;
+        private Task _progress = Task.CompletedTask;
 
         public McpServer Caller { get; } = caller;
 
-        public JsonNode OriginalToken { get; } = originalToken;
+        /// <summary>The caller's own progress token, or null when it asked for no progress.</summary>
+        public JsonNode? OriginalProgressToken { get; } = originalProgressToken;
 
-        public void Enqueue(Func<Task> forward)
+        public void EnqueueProgress(Func<Task> forward)
         {
-            lock (this) _tail = _tail.ContinueWith(_ => forward(), TaskScheduler.Default).Unwrap();
+            lock (this) _progress = _progress.ContinueWith(_ => forward(), TaskScheduler.Default).Unwrap();
         }
 
-        public Task DrainAsync()
+        public Task ProgressForwardedAsync()
         {
-            lock (this) return _tail;
+            lock (this) return _progress;
         }
     }
 

@@ -110,6 +110,8 @@ public sealed class McpProxy : IMcpProxy
         to.Host = from.Host;
         to.Port = from.Port;
         to.BaseUrl = from.BaseUrl;
+        to.AllowedHosts = [.. from.AllowedHosts];
+        to.AllowedOrigins = [.. from.AllowedOrigins];
         to.ShutdownTimeout = from.ShutdownTimeout;
         to.AdminTokens = [.. from.AdminTokens];
         to.AdminAllowIPs = [.. from.AdminAllowIPs];

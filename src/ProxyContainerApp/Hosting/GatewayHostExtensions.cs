@@ -22,7 +22,8 @@ public static partial class GatewayHostExtensions
         services.AddMcpProxy();
         services.AddMcpGatewayCore(builder.Configuration);
         services.AddGatewayTelemetry(builder.Configuration);
-        services.AddProblemDetails();
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ExplainHostRefusal);
+        services.AddFrontDoor();
         services.AddAdminRateLimiting();
         services.AddOptions<KestrelServerOptions>().Configure<IOptions<McpProxyOptions>>((kestrel, gateway) =>
         {
@@ -44,9 +45,10 @@ public static partial class GatewayHostExtensions
         {
             StatusCodeSelector = ex => ex is Microsoft.AspNetCore.Http.BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
         });
+        app.UseStatusCodePages();
+        app.UseFrontDoor();
         UseBaseUrlPath(app);
         app.UseRouting();
-        app.UseStatusCodePages();
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseRateLimiter();
 
@@ -67,7 +69,17 @@ public static partial class GatewayHostExtensions
         var policy = app.Services.GetRequiredService<AccessPolicy>();
         if (policy.AdminIsLoopbackOnly)
             LogAdminLoopbackOnly(app.Logger);
+        if (app.Services.GetRequiredService<FrontDoorPolicy>().HostsUnrestrictedByDefault)
+            LogAnyHost(app.Logger);
         return app;
+    }
+
+    // Host filtering refuses before routing runs, with an empty 400 that the status-code pages turn into problem
+    // details; no other 400 is answered before routing, so this says why.
+    private static void ExplainHostRefusal(ProblemDetailsContext context)
+    {
+        if (context.ProblemDetails.Status == StatusCodes.Status400BadRequest && context.HttpContext.GetEndpoint() is null)
+            context.ProblemDetails.Detail ??= "This gateway does not answer to the request's Host header; the hosts it answers to are set by McpProxy:AllowedHosts.";
     }
 
     /// <summary>
@@ -101,6 +113,9 @@ public static partial class GatewayHostExtensions
                 break;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The gateway listens on every interface and McpProxy:AllowedHosts is empty, so it answers to any Host header. Set McpProxy:AllowedHosts to the names clients use, to guard against DNS rebinding.")]
+    private static partial void LogAnyHost(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No admin tokens are configured: the admin API answers loopback clients only. Set McpProxy:AdminTokens to open it.")]
     private static partial void LogAdminLoopbackOnly(ILogger logger);

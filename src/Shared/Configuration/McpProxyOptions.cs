@@ -18,6 +18,19 @@ public sealed class McpProxyOptions
     /// <summary>Public base URL used when the gateway writes absolute URLs (the SSE <c>endpoint</c> event).</summary>
     public string? BaseUrl { get; set; }
 
+    /// <summary>
+    /// Host names the gateway answers to (any port; <c>*.example.com</c> for subdomains, <c>*</c> for any). Empty: the
+    /// loopback names and the listen address, or any host when listening on every interface. The host of
+    /// <see cref="BaseUrl"/> is always added. A request for any other Host gets 400 (DNS-rebinding protection).
+    /// </summary>
+    public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>
+    /// Browser origins (<c>https://inspector.example.com</c>) admitted besides the gateway's own, with CORS. A request
+    /// whose <c>Origin</c> is neither gets 403.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Bearer tokens for the admin API. Empty: the admin API answers loopback clients only.</summary>

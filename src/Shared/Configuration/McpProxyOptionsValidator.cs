@@ -33,6 +33,17 @@ public sealed class McpProxyOptionsValidator : IValidateOptions<McpProxyOptions>
             || limits.QueuedUpstreamRequests < 0 || limits.AdminRequestsPerMinute < 1)
             failures.Add($"{prefix}:Limits values must be positive (MaxRequestBodyBytes at least 1024, QueuedUpstreamRequests may be 0).");
 
+        for (var i = 0; i < options.AllowedHosts.Count; i++)
+        {
+            if (!IsHostPattern(options.AllowedHosts[i]))
+                failures.Add($"{prefix}:AllowedHosts:{i} '{options.AllowedHosts[i]}' must be a host name or address without port, '*.domain' or '*'.");
+        }
+        for (var i = 0; i < options.AllowedOrigins.Count; i++)
+        {
+            if (!FrontDoorPolicy.IsOrigin(options.AllowedOrigins[i]))
+                failures.Add($"{prefix}:AllowedOrigins:{i} '{options.AllowedOrigins[i]}' must be an origin: http(s)://host[:port], without path.");
+        }
+
         CheckTokens(failures, $"{prefix}:AdminTokens", options.AdminTokens);
         CheckTokens(failures, $"{prefix}:GlobalAuthTokens", options.GlobalAuthTokens);
         CheckAddresses(failures, $"{prefix}:AdminAllowIPs", options.AdminAllowIPs);
@@ -46,6 +57,14 @@ public sealed class McpProxyOptionsValidator : IValidateOptions<McpProxyOptions>
 
     private static bool IsListenHost(string host) =>
         host is "*" or "localhost" || IPAddress.TryParse(host, out _);
+
+    private static bool IsHostPattern(string host)
+    {
+        if (host == "*") return true;
+        var name = host.StartsWith("*.", StringComparison.Ordinal) ? host[2..] : host;
+        if (name.StartsWith('[') && name.EndsWith(']')) return IPAddress.TryParse(name[1..^1], out var v6) && v6.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        return Uri.CheckHostName(name) is UriHostNameType.Dns or UriHostNameType.IPv4;
+    }
 
     private static void CheckTokens(List<string> failures, string key, List<string> tokens)
     {

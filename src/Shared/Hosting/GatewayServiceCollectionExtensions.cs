@@ -29,6 +29,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
         services.TryAddSingleton<GatewayMetrics>();
+        services.TryAddSingleton<FrontDoorPolicy>();
         services.TryAddSingleton<AccessPolicy>();
 
         services.AddMcpGatewayStorage(configuration);

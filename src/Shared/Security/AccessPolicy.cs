@@ -50,22 +50,25 @@ public sealed class McpAccessRule
 
 /// <summary>
 /// The one place that decides who may call the admin API and the proxy endpoints.
-/// Admin: the address must be in <c>AdminAllowIPs</c> (when set), then a valid admin token is required;
-/// with no admin tokens configured only loopback clients are let in.
+/// Admin: a browser's <c>Origin</c> must be admitted by the <see cref="FrontDoorPolicy"/> (this holds on every host,
+/// the Functions app included), the address must be in <c>AdminAllowIPs</c> (when set), then a valid admin token is
+/// required; with no admin tokens configured only a loopback client that names a trusted Host is let in.
 /// Proxy: the address must be in the server's <c>allowedIPs</c> (when set); a token is required when
 /// global tokens exist, the server sets <c>requireAuth</c> or has <c>authTokens</c>, and then either a
 /// global token or one of the server's tokens is accepted.
 /// </summary>
 public sealed class AccessPolicy
 {
+    private readonly FrontDoorPolicy _frontDoor;
     private readonly ClientIpResolver _clientIp;
     private readonly IpAllowList _adminAllowList;
     private readonly TokenSet _adminTokens;
     private readonly TokenSet _globalTokens;
 
-    public AccessPolicy(IOptions<McpProxyOptions> options)
+    public AccessPolicy(IOptions<McpProxyOptions> options, FrontDoorPolicy frontDoor)
     {
         var settings = options.Value;
+        _frontDoor = frontDoor;
         _clientIp = new ClientIpResolver(IpAllowList.Parse(settings.TrustedProxies));
         _adminAllowList = IpAllowList.Parse(settings.AdminAllowIPs);
         _adminTokens = TokenSet.Create(settings.AdminTokens);
@@ -79,14 +82,18 @@ public sealed class AccessPolicy
 
     public AccessDecision AuthorizeAdmin(HttpContext context)
     {
+        if (!_frontDoor.IsAllowedOrigin(context.Request))
+            return new(AccessOutcome.Forbidden, ForeignOrigin);
         var client = _clientIp.Resolve(context);
         if (!_adminAllowList.IsEmpty && !_adminAllowList.Contains(client))
             return new(AccessOutcome.Forbidden, "Your address is not in the admin allow-list.");
         if (_adminTokens.IsEmpty)
         {
-            return client is not null && IPAddress.IsLoopback(client)
+            // A rebinding page reaches a loopback gateway from a loopback peer; the Host it names gives it away, even
+            // where host filtering was opened with "*".
+            return client is not null && IPAddress.IsLoopback(client) && _frontDoor.IsTrustedHost(context.Request.Host.Value ?? "")
                 ? AccessDecision.Allowed
-                : new(AccessOutcome.Forbidden, "No admin tokens are configured, so the admin API answers loopback clients only.");
+                : new(AccessOutcome.Forbidden, "No admin tokens are configured, so the admin API answers loopback clients that name the gateway by a trusted host only.");
         }
         return _adminTokens.Matches(BearerToken(context.Request))
             ? AccessDecision.Allowed
@@ -109,6 +116,9 @@ public sealed class AccessPolicy
             ? AccessDecision.Allowed
             : new(AccessOutcome.Unauthorized, "A valid bearer token is required for this MCP server.");
     }
+
+    /// <summary>Why a request with a foreign <c>Origin</c> is refused.</summary>
+    public const string ForeignOrigin = "The request's Origin is not this gateway's own and is not listed in McpProxy:AllowedOrigins.";
 
     public static ReadOnlySpan<char> BearerToken(HttpRequest request)
     {

@@ -69,7 +69,7 @@ public sealed class AddressAndTokenTests
     [Fact]
     public void Mcp_rules_combine_allow_list_per_server_tokens_and_global_tokens()
     {
-        var policy = new AccessPolicy(Options.Create(new McpProxyOptions { GlobalAuthTokens = ["global"] }));
+        var policy = Policy(new McpProxyOptions { GlobalAuthTokens = ["global"] });
         var rule = McpAccessRule.From(new McpDefinition { Name = "s", AllowedIps = ["10.0.0.0/8"], AuthTokens = ["own"] });
 
         Assert.Equal(AccessOutcome.Forbidden, policy.AuthorizeMcp(Context("192.0.2.1", "own"), rule).Outcome);
@@ -78,11 +78,14 @@ public sealed class AddressAndTokenTests
         Assert.True(policy.AuthorizeMcp(Context("10.1.1.1", "own"), rule).IsAllowed);
         Assert.True(policy.AuthorizeMcp(Context("10.1.1.1", "global"), rule).IsAllowed);
 
-        var open = new AccessPolicy(Options.Create(new McpProxyOptions()));
+        var open = Policy(new McpProxyOptions());
         Assert.True(open.AuthorizeMcp(Context("192.0.2.1", null), McpAccessRule.Open).IsAllowed);
         var locked = McpAccessRule.From(new McpDefinition { Name = "s", RequireAuth = true });
         Assert.Equal(AccessOutcome.Unauthorized, open.AuthorizeMcp(Context("192.0.2.1", "anything"), locked).Outcome);
     }
+
+    private static AccessPolicy Policy(McpProxyOptions settings) =>
+        new(Options.Create(settings), new FrontDoorPolicy(Options.Create(settings)));
 
     private static DefaultHttpContext Context(string peer, string? token)
     {

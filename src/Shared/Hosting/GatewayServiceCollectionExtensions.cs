@@ -38,7 +38,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<IMcpRuntimeView, StoredRuntimeView>();
         services.TryAddSingleton<AdminApi>();
 
-        services.AddHealthChecks().AddCheck<StoreHealthCheck>("storage");
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("storage", tags: [HealthProbes.ReadyTag]);
         return services;
     }
 }

@@ -35,7 +35,7 @@ public abstract class AdminApiTests : IAsyncLifetime
 
     [Theory]
     [InlineData("healthz/live", new string[0])]
-    [InlineData("healthz/ready", new[] { "storage" })]
+    [InlineData("healthz/ready", new[] { "storage", "changeFeed" })]
     public async Task Probes_run_only_their_own_checks(string path, string[] checks)
     {
         using var response = await _gateway.Http.GetAsync(path);

@@ -42,6 +42,9 @@ public sealed partial class ServiceBusChangeFeed : IRegistryChangeFeed, IHealthC
     public const string ContentType = "application/json";
     public const string MalformedReason = "MalformedRegistryChange";
 
+    /// <summary>The longest wait between two subscribe attempts.</summary>
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
+
     // Service Bus subscription names: at most 50 letters, digits, '.', '-', '_'.
     private const int MaxSubscriptionName = 50;
 
@@ -51,9 +54,6 @@ public sealed partial class ServiceBusChangeFeed : IRegistryChangeFeed, IHealthC
     private readonly ServiceBusClient _client;
     private readonly ServiceBusAdministrationClient _administration;
     private readonly ServiceBusSender _sender;
-    /// <summary>The longest wait between two subscribe attempts.</summary>
-    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
-
     private readonly ServiceBusChangeFeedOptions _options;
     private readonly ChangeSubscribers _subscribers;
     private readonly ResiliencePipeline _retry;
@@ -239,6 +239,8 @@ public sealed partial class ServiceBusChangeFeed : IRegistryChangeFeed, IHealthC
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
+            // Disposed before the first attempt ended: a subscriber still waiting for it must not wait forever.
+            _firstAttempt.TrySetCanceled(stopping);
         }
     }
 

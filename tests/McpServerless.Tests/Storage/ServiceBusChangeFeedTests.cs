@@ -100,6 +100,18 @@ public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Disposing_the_feed_during_its_first_subscribe_ends_the_subscriber_s_wait()
+    {
+        var administration = new RecordingAdministration { Unanswered = true };
+        var feed = new ServiceBusChangeFeed((new RecordingClient(), administration), _options, "replica-10", TimeProvider.System, NullLogger<ServiceBusChangeFeed>.Instance);
+        var subscribing = feed.SubscribeAsync(new ChangeRecorder().HandleAsync).AsTask();
+
+        await feed.DisposeAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => subscribing.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
     public async Task Other_receive_errors_are_left_to_the_processor_s_own_retries()
     {
         var processor = Assert.Single(_client.Processors);
@@ -345,6 +357,9 @@ public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
 
         public int FailuresLeft { get; set; }
 
+        /// <summary>Calls wait until cancelled, as against a namespace that does not answer.</summary>
+        public bool Unanswered { get; init; }
+
         public int Attempts => Volatile.Read(ref _attempts);
 
         public void Delete(string subscriptionName)
@@ -352,15 +367,16 @@ public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
             lock (_existing) _existing.Remove(subscriptionName);
         }
 
-        public override Task<Response<bool>> SubscriptionExistsAsync(string topicName, string subscriptionName, CancellationToken cancellationToken = default)
+        public override async Task<Response<bool>> SubscriptionExistsAsync(string topicName, string subscriptionName, CancellationToken cancellationToken = default)
         {
             Interlocked.Increment(ref _attempts);
+            if (Unanswered) await Task.Delay(Timeout.Infinite, cancellationToken);
             if (FailuresLeft > 0)
             {
                 FailuresLeft--;
                 throw new UnauthorizedAccessException("Unauthorized access. 'Manage' claim(s) are required to perform this operation.");
             }
-            lock (_existing) return Task.FromResult(Response.FromValue(_existing.Contains(subscriptionName), null!));
+            lock (_existing) return Response.FromValue(_existing.Contains(subscriptionName), null!);
         }
 
         public override Task<Response<SubscriptionProperties>> CreateSubscriptionAsync(CreateSubscriptionOptions options, CancellationToken cancellationToken = default)

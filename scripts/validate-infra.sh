@@ -5,7 +5,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-version=0.49.2
+version="$(dotnet msbuild tools/bicep/BicepCli.csproj -getProperty:BicepCliVersion)"
 packages="${NUGET_PACKAGES:-$(dotnet nuget locals global-packages --list | sed 's/^global-packages: *//')}"
 bicep="${packages%/}/azure.bicep.commandline.linux-x64/$version/tools/bicep"
 if [ ! -f "$bicep" ]; then

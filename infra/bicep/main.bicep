@@ -8,12 +8,53 @@ targetScope = 'subscription'
 @description('azd environment name; names the resource group and seeds resource names.')
 param environmentName string
 
+// The regions that run Functions on Flex Consumption (the admin app's plan), as the Functions team's own azd
+// quickstart lists them; Container Apps, Service Bus, Key Vault and Storage run in all of them. azd offers only these
+// when it asks for a region, and a deployment anywhere else fails before anything is created.
 @minLength(1)
-@description('Region of every resource.')
+@description('Region of every resource: one where Azure Functions offers the Flex Consumption plan.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({ azd: { type: 'location' } })
 param location string
 
+// The tokens: given through MCP_ADMIN_TOKEN / MCP_AGENT_TOKEN, or else generated once by azd (`generate`) and kept in
+// the environment's configuration, so every later provision passes the same value. Either way they are stored in
+// Key Vault only; the apps read them through Key Vault references.
 @secure()
 @minLength(32)
+@metadata({ azd: { type: 'generate', config: { length: 48, noSpecial: true } } })
 @description('Admin bearer token accepted by the admin API (Functions) and the proxy\'s own admin routes.')
 param adminToken string
 
@@ -23,14 +64,20 @@ param adminTokenNext string = ''
 
 @secure()
 @minLength(32)
+@metadata({ azd: { type: 'generate', config: { length: 48, noSpecial: true } } })
 @description('Bearer token agents present on every proxy endpoint (McpProxy:GlobalAuthTokens).')
 param agentToken string
 
-@description('The proxy image azd pushed; empty on the first provision, before any image exists.')
-param proxyImageName string = ''
+@description('Who may read the tokens from Key Vault after the deployment: the deploying user or principal.')
+param tokenReaderPrincipalId string = deployer().objectId
 
-@description('A public image serving HTTP on port 8080, run only until the first `azd deploy` replaces it.')
-param proxyPlaceholderImage string = ''
+@description('Whether the proxy app exists already (azd sets SERVICE_PROXY_RESOURCE_EXISTS): then its current image is kept.')
+param proxyExists bool = false
+
+// The .NET sample app (dotnet/dotnet-docker samples/aspnetapp): public, listens on 8080 like the proxy and answers
+// GET /healthz with 200, so the app provisions healthy before `azd deploy` has pushed the proxy image.
+@description('A public image serving HTTP on port 8080 with GET /healthz, run only until the first `azd deploy`.')
+param proxyPlaceholderImage string = 'mcr.microsoft.com/dotnet/samples:aspnetapp'
 
 @minValue(1)
 @maxValue(30)
@@ -46,6 +93,7 @@ param ingressProxyRanges array = [
 
 var tags = { 'azd-env-name': environmentName }
 var token = toLower(uniqueString(subscription().id, environmentName, location))
+var proxyAppName = 'ca-proxy-${token}'
 var topicName = 'registry-changes'
 var tableName = 'McpRegistry'
 
@@ -116,6 +164,35 @@ module registry 'modules/registry.bicep' = {
   }
 }
 
+module keyVault 'modules/keyvault.bicep' = {
+  scope: group
+  name: 'keyvault'
+  params: {
+    location: location
+    tags: tags
+    token: token
+    adminToken: adminToken
+    adminTokenNext: adminTokenNext
+    agentToken: agentToken
+    adminPrincipalId: identities.outputs.adminPrincipalId
+    proxyPrincipalId: identities.outputs.proxyPrincipalId
+    tokenReaderPrincipalId: tokenReaderPrincipalId
+  }
+}
+
+// azd's scaffold pattern: a provision after the first deploy keeps the image azd deployed, read from the app itself
+// (an image name remembered in the azd environment would outlive the registry after `azd down`).
+module proxyImage 'modules/fetch-container-image.bicep' = {
+  scope: group
+  name: 'proxy-image'
+  params: {
+    exists: proxyExists
+    name: proxyAppName
+  }
+}
+
+var proxyImageName = proxyImage.outputs.?containers[?0].?image ?? proxyPlaceholderImage
+
 // Settings both apps read: where the registry and the change feed are, reached with their managed identity.
 var sharedSettings = {
   McpProxy__Storage__Provider: 'Table'
@@ -139,8 +216,7 @@ module admin 'modules/functions.bicep' = {
     deploymentContainerName: storage.outputs.deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     gatewaySettings: sharedSettings
-    adminToken: adminToken
-    adminTokenNext: adminTokenNext
+    adminTokenSecretUris: keyVault.outputs.adminTokenVersionUris
   }
 }
 
@@ -156,13 +232,14 @@ module proxy 'modules/containerapp.bicep' = {
     registryLoginServer: registry.outputs.loginServer
     logAnalyticsName: monitoring.outputs.logAnalyticsName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
-    image: empty(proxyImageName) ? proxyPlaceholderImage : proxyImageName
+    name: proxyAppName
+    image: proxyImageName
+    placeholder: proxyImageName == proxyPlaceholderImage
     maxReplicas: proxyMaxReplicas
     trustedProxies: ingressProxyRanges
     gatewaySettings: sharedSettings
-    adminToken: adminToken
-    adminTokenNext: adminTokenNext
-    agentToken: agentToken
+    adminTokenSecretUris: keyVault.outputs.adminTokenUris
+    agentTokenSecretUri: keyVault.outputs.agentTokenUri
   }
 }
 
@@ -170,6 +247,9 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = group.name
 output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer
+
+@description('The vault holding the tokens: secrets admin-token, agent-token (and admin-token-next while rotating).')
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 
 @description('Base address of the admin API (Functions): append admin/mcps, admin/tools, healthz, ...')
 output ADMIN_API_URL string = admin.outputs.adminApiUrl

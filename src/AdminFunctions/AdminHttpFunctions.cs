@@ -14,13 +14,13 @@ public sealed class AdminHttpFunctions(AdminApi api, MeteredAdminRequests reques
 {
     [Function(nameof(Health))]
     public Task<IResult> Health(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.Health)] HttpRequest request) =>
-        requests.RunAsync(FunctionRoutes.Health, request, api.HealthAsync);
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.Health)] HttpRequest request, string? probe) =>
+        requests.RunAsync(FunctionRoutes.Health, request, r => api.HealthAsync(r, probe));
 
     [Function(nameof(BaseHealth))]
     public Task<IResult> BaseHealth(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.BaseHealth)] HttpRequest request) =>
-        requests.RunAsync(FunctionRoutes.BaseHealth, request, api.HealthAsync);
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.BaseHealth)] HttpRequest request, string? probe) =>
+        requests.RunAsync(FunctionRoutes.BaseHealth, request, r => api.HealthAsync(r, probe));
 
     [Function(nameof(ListMcps))]
     public Task<IResult> ListMcps(

@@ -15,11 +15,11 @@ public static class FunctionRoutes
 {
     public const string Base = "gateway";
 
-    /// <summary><c>/healthz</c>, where the local host has it.</summary>
-    public const string Health = "healthz";
+    /// <summary><c>/healthz</c> and its probes (<c>live</c>, <c>ready</c>), where the local host has them.</summary>
+    public const string Health = "healthz/{probe?}";
 
-    /// <summary>The same check under <see cref="Base"/>, for clients configured with the base address.</summary>
-    public const string BaseHealth = Base + "/healthz";
+    /// <summary>The same checks under <see cref="Base"/>, for clients configured with the base address.</summary>
+    public const string BaseHealth = Base + "/" + Health;
 
     public const string Mcps = Base + "/admin/mcps";
 

@@ -12,21 +12,23 @@ param identityClientId string
 param registryLoginServer string
 param logAnalyticsName string
 param applicationInsightsName string
+param name string
 param image string
+
+@description('Whether image is the placeholder, which answers only GET /healthz: then the probes ask only that of it.')
+param placeholder bool
+
 param maxReplicas int
 param trustedProxies array
 
 @description('McpProxy__* settings shared with the admin app (store and change feed).')
 param gatewaySettings object
 
-@secure()
-param adminToken string
+@description('Key Vault secret URIs of the accepted admin tokens (the second while rotating).')
+param adminTokenSecretUris array
 
-@secure()
-param adminTokenNext string
-
-@secure()
-param agentToken string
+@description('Key Vault secret URI of the agent token.')
+param agentTokenSecretUri string
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {
   name: logAnalyticsName
@@ -62,18 +64,16 @@ resource environmentLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-previ
   }
 }
 
-var appName = 'ca-proxy-${token}'
-
-var secrets = concat([
-  { name: 'admin-token', value: adminToken }
-  { name: 'agent-token', value: agentToken }
-], empty(adminTokenNext) ? [] : [{ name: 'admin-token-next', value: adminTokenNext }])
+// Key Vault references, read with the app's identity: the tokens exist nowhere but in the vault.
+var secrets = concat(
+  [{ name: 'agent-token', keyVaultUrl: agentTokenSecretUri, identity: identityId }],
+  map(range(0, length(adminTokenSecretUris)), i => { name: 'admin-token-${i}', keyVaultUrl: adminTokenSecretUris[i], identity: identityId }))
 
 var plainSettings = union(gatewaySettings, {
   // Listen on every interface inside the container; the local default stays 127.0.0.1:8081.
   McpProxy__Host: '0.0.0.0'
   McpProxy__Port: '8080'
-  McpProxy__BaseUrl: 'https://${appName}.${environment.properties.defaultDomain}'
+  McpProxy__BaseUrl: 'https://${name}.${environment.properties.defaultDomain}'
   AZURE_CLIENT_ID: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: insights.properties.ConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
@@ -84,14 +84,56 @@ var plainSettings = union(gatewaySettings, {
 var env = concat(
   map(items(plainSettings), setting => { name: setting.key, value: setting.value }),
   map(range(0, length(trustedProxies)), i => { name: 'McpProxy__TrustedProxies__${i}', value: trustedProxies[i] }),
-  [
-    { name: 'McpProxy__AdminTokens__0', secretRef: 'admin-token' }
-    { name: 'McpProxy__GlobalAuthTokens__0', secretRef: 'agent-token' }
-  ],
-  empty(adminTokenNext) ? [] : [{ name: 'McpProxy__AdminTokens__1', secretRef: 'admin-token-next' }])
+  [{ name: 'McpProxy__GlobalAuthTokens__0', secretRef: 'agent-token' }],
+  map(range(0, length(adminTokenSecretUris)), i => { name: 'McpProxy__AdminTokens__${i}', secretRef: 'admin-token-${i}' }))
+
+// Liveness asks only whether the process serves HTTP: a storage outage or a role assignment still propagating must
+// not restart replicas (that would drop every session and stdio child). Startup asks the same: a failed startup probe
+// restarts the container too, and Container Apps caps its window (10 failures), shorter than a role can take to
+// propagate. Readiness asks for storage and the change feed; until they answer, the replica takes no traffic.
+var appProbes = [
+  {
+    type: 'Startup'
+    httpGet: { path: '/healthz/live', port: 8080 }
+    periodSeconds: 3
+    failureThreshold: 10
+  }
+  {
+    type: 'Liveness'
+    httpGet: { path: '/healthz/live', port: 8080 }
+    periodSeconds: 30
+  }
+  {
+    type: 'Readiness'
+    httpGet: { path: '/healthz/ready', port: 8080 }
+    periodSeconds: 10
+  }
+]
+
+// Until the first `azd deploy` the placeholder runs, and `azd deploy` then changes only the image: these probes must
+// suit both. A TCP connect is liveness for any server on 8080; /healthz is 200 on the placeholder and, on the proxy,
+// runs the same checks as /healthz/ready. The next provision (the app exists then) sets appProbes.
+var placeholderProbes = [
+  {
+    type: 'Startup'
+    tcpSocket: { port: 8080 }
+    periodSeconds: 3
+    failureThreshold: 10
+  }
+  {
+    type: 'Liveness'
+    tcpSocket: { port: 8080 }
+    periodSeconds: 30
+  }
+  {
+    type: 'Readiness'
+    httpGet: { path: '/healthz', port: 8080 }
+    periodSeconds: 10
+  }
+]
 
 resource app 'Microsoft.App/containerApps@2024-03-01' = {
-  name: appName
+  name: name
   location: location
   tags: union(tags, { 'azd-service-name': 'proxy' })
   identity: {
@@ -129,24 +171,7 @@ resource app 'Microsoft.App/containerApps@2024-03-01' = {
             cpu: json('0.5')
             memory: '1Gi'
           }
-          probes: [
-            {
-              type: 'Liveness'
-              httpGet: {
-                path: '/healthz'
-                port: 8080
-              }
-              periodSeconds: 30
-            }
-            {
-              type: 'Readiness'
-              httpGet: {
-                path: '/healthz'
-                port: 8080
-              }
-              periodSeconds: 10
-            }
-          ]
+          probes: placeholder ? placeholderProbes : appProbes
         }
       ]
       scale: {

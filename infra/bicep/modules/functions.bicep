@@ -1,6 +1,6 @@
 // The admin API: Azure Functions on Flex Consumption, .NET isolated worker. The host's own storage, the package
 // container, Application Insights, the registry table and the change topic are all reached with the app's
-// user-assigned identity; the only secret is the admin token, kept as an app setting.
+// user-assigned identity; the only secret, the admin token, is a Key Vault reference resolved with that identity.
 param location string
 param tags object
 @description('uniqueString() of subscription, environment and region: makes names globally unique.')
@@ -16,11 +16,8 @@ param applicationInsightsName string
 @description('McpProxy__* settings shared with the proxy (store and change feed).')
 param gatewaySettings object
 
-@secure()
-param adminToken string
-
-@secure()
-param adminTokenNext string
+@description('Key Vault secret URIs of the accepted admin tokens (the second while rotating).')
+param adminTokenSecretUris array
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -53,8 +50,7 @@ var settings = union(gatewaySettings, {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
   McpProxy__Storage__Table__ManagedIdentityClientId: identityClientId
   McpProxy__ChangeFeed__ServiceBus__ManagedIdentityClientId: identityClientId
-  McpProxy__AdminTokens__0: adminToken
-}, empty(adminTokenNext) ? {} : { McpProxy__AdminTokens__1: adminTokenNext })
+}, toObject(range(0, length(adminTokenSecretUris)), i => 'McpProxy__AdminTokens__${i}', i => '@Microsoft.KeyVault(SecretUri=${adminTokenSecretUris[i]})'))
 
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   name: 'func-admin-${token}'
@@ -68,6 +64,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    keyVaultReferenceIdentity: identityId
     functionAppConfig: {
       deployment: {
         storage: {

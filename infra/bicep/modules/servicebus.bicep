@@ -11,9 +11,9 @@ param adminPrincipalId string
 param proxyPrincipalId string
 
 var dataSender = '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
-var dataOwner = '090c5cfd-751d-490a-894a-3ce6f1109419'
+var dataReceiver = '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
 
-resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
+resource namespace 'Microsoft.ServiceBus/namespaces@2026-01-01' = {
   name: 'sb-${token}'
   location: location
   tags: tags
@@ -27,7 +27,7 @@ resource namespace 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' = {
   }
 }
 
-resource topic 'Microsoft.ServiceBus/namespaces/topics@2022-10-01-preview' = {
+resource topic 'Microsoft.ServiceBus/namespaces/topics@2026-01-01' = {
   parent: namespace
   name: topicName
   properties: {
@@ -45,14 +45,49 @@ resource adminSends 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// Each replica creates (and, through auto-delete-on-idle, retires) its own subscription. Creating one needs the
-// Manage right, which among built-in roles only Data Owner carries: Data Receiver alone cannot. Scoped to this
-// topic, it reaches no other entity of the namespace; it also covers receiving and the proxy's own notices.
-resource proxyReceivesAndSubscribes 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(topic.id, proxyPrincipalId, dataOwner)
+// The proxy receives through, and publishes its own admin routes' changes to, this topic only.
+resource proxyData 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in [dataReceiver, dataSender]: {
+  name: guid(topic.id, proxyPrincipalId, role)
   scope: topic
   properties: {
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', dataOwner)
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', role)
+    principalId: proxyPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}]
+
+// Each replica also creates its own subscription (which deletes itself when idle), and no built-in role below Data
+// Owner carries that right; Data Owner would also let the proxy delete the topic, send anywhere and change its rules.
+// So a custom role grants exactly reading the topic and reading and writing its subscriptions, on this topic. Service
+// Bus checks entity management on its own endpoint (what the SDK's administration client calls) against these same
+// RBAC actions; an identity's data roles play no part in it.
+resource subscriptionWriter 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'mcp-serverless-topic-subscription-writer')
+  properties: {
+    roleName: 'MCP gateway subscription writer (${resourceGroup().id})'
+    description: 'Create and read the subscriptions of the registry-change topic; nothing else.'
+    type: 'CustomRole'
+    assignableScopes: [resourceGroup().id]
+    permissions: [
+      {
+        actions: [
+          'Microsoft.ServiceBus/namespaces/topics/read'
+          'Microsoft.ServiceBus/namespaces/topics/subscriptions/read'
+          'Microsoft.ServiceBus/namespaces/topics/subscriptions/write'
+        ]
+        notActions: []
+        dataActions: []
+        notDataActions: []
+      }
+    ]
+  }
+}
+
+resource proxySubscribes 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(topic.id, proxyPrincipalId, subscriptionWriter.id)
+  scope: topic
+  properties: {
+    roleDefinitionId: subscriptionWriter.id
     principalId: proxyPrincipalId
     principalType: 'ServicePrincipal'
   }

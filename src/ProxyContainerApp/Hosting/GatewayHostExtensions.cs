@@ -36,7 +36,7 @@ public static partial class GatewayHostExtensions
         return builder;
     }
 
-    /// <summary>Maps <c>/healthz</c>, the admin API and the proxy endpoints, with request metrics and problem details for errors.</summary>
+    /// <summary>Maps <c>/healthz</c> (and its probes), the admin API and the proxy endpoints, with request metrics and problem details for errors.</summary>
     public static WebApplication MapMcpGateway(this WebApplication app)
     {
         // A body over the limit or a malformed request surfaces as BadHttpRequestException from deep in a reader:
@@ -52,7 +52,7 @@ public static partial class GatewayHostExtensions
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseRateLimiter();
 
-        app.MapGet("/healthz", (HttpRequest r, AdminApi api) => api.HealthAsync(r));
+        app.MapGet("/healthz/{probe?}", (HttpRequest r, string? probe, AdminApi api) => api.HealthAsync(r, probe));
 
         var admin = app.MapGroup(AdminApi.RoutePrefix).RequireRateLimiting(AdminRateLimiting.PolicyName);
         admin.MapGet("/mcps", (HttpRequest r, AdminApi api) => api.ListAsync(r));

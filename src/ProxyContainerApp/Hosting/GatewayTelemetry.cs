@@ -1,5 +1,8 @@
+using Azure.Core;
+using Azure.Monitor.OpenTelemetry.AspNetCore;
 using McpServerless.Metrics;
 using McpServerless.Security;
+using McpServerless.Storage;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -11,7 +14,10 @@ namespace McpServerless.Proxy.Hosting;
 /// OpenTelemetry for the gateway: its own meter (requests per route and server, upstream calls per server and tool,
 /// connection state, reconnects, open sessions) and ASP.NET Core's built-in meters, scraped at <c>/metrics</c>
 /// (Prometheus text, admin access required). Setting the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> variable also
-/// exports metrics and traces (one span per relayed request) over OTLP.
+/// exports metrics and traces (one span per relayed request) over OTLP; setting
+/// <c>APPLICATIONINSIGHTS_CONNECTION_STRING</c> exports them, and the logs, to Azure Monitor (Application Insights),
+/// authenticated with Entra ID when <c>APPLICATIONINSIGHTS_AUTHENTICATION_STRING</c> says <c>Authorization=AAD</c>
+/// (the deployment's setting: its Application Insights accepts no key).
 /// </summary>
 internal static class GatewayTelemetry
 {
@@ -28,7 +34,33 @@ internal static class GatewayTelemetry
             .WithTracing(tracing => tracing.AddSource(GatewayMetrics.MeterName, "Microsoft.AspNetCore"));
         if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
             telemetry.UseOtlpExporter();
+        if (configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"] is { Length: > 0 } connectionString)
+        {
+            var credential = AzureMonitorCredential(configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"], configuration["AZURE_CLIENT_ID"]);
+            telemetry.UseAzureMonitor(monitor =>
+            {
+                monitor.ConnectionString = connectionString;
+                monitor.Credential = credential;
+            });
+        }
         return services;
+    }
+
+    /// <summary>
+    /// The credential Application Insights wants, read from its standard authentication string
+    /// (<c>Authorization=AAD;ClientId=...</c>): none without <c>Authorization=AAD</c> (the key in the connection string
+    /// is then enough), else the named user-assigned identity or, failing that, <paramref name="defaultClientId"/>.
+    /// </summary>
+    internal static TokenCredential? AzureMonitorCredential(string? authenticationString, string? defaultClientId)
+    {
+        var parts = (authenticationString ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(part => part.Split('=', 2, StringSplitOptions.TrimEntries))
+            .Where(pair => pair.Length == 2)
+            .DistinctBy(pair => pair[0], StringComparer.OrdinalIgnoreCase)
+            .ToDictionary(pair => pair[0], pair => pair[1], StringComparer.OrdinalIgnoreCase);
+        if (!parts.TryGetValue("Authorization", out var authorization) || !authorization.Equals("AAD", StringComparison.OrdinalIgnoreCase))
+            return null;
+        return AzureCredentials.Create(parts.GetValueOrDefault("ClientId") ?? defaultClientId);
     }
 
     public static void MapGatewayTelemetry(this WebApplication app) =>

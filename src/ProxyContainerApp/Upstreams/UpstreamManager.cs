@@ -33,7 +33,8 @@ public sealed partial class UpstreamManager(
     private readonly ConcurrentDictionary<string, UpstreamConnection> _connections = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _reconciling = new(1, 1);
     private readonly Channel<string> _reports = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Channel<string> _changes = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+    // A name to reconcile, or null for all of them (the feed may have missed notices).
+    private readonly Channel<string?> _changes = Channel.CreateUnbounded<string?>(new UnboundedChannelOptions { SingleReader = true });
     private readonly ILogger _logger = loggerFactory.CreateLogger<UpstreamManager>();
 
     public bool TryGet(string name, out UpstreamConnection connection) => _connections.TryGetValue(name, out connection!);
@@ -55,7 +56,7 @@ public sealed partial class UpstreamManager(
         // The feed only queues the name: a publisher (an admin request, in-process) never waits for connections to open or close.
         await using var subscription = await feed.SubscribeAsync((change, _) =>
         {
-            _changes.Writer.TryWrite(change.Name);
+            _changes.Writer.TryWrite(change.Kind == RegistryChangeKind.Resync ? null : change.Name);
             return ValueTask.CompletedTask;
         }, stoppingToken);
         using var timer = new PeriodicTimer(options.Value.ReconcileInterval, time);
@@ -81,7 +82,10 @@ public sealed partial class UpstreamManager(
         try
         {
             await foreach (var name in _changes.Reader.ReadAllAsync(stoppingToken))
-                await ReconcileAsync(name, stoppingToken);
+            {
+                if (name is null) await ReconcileAllAsync(stoppingToken);
+                else await ReconcileAsync(name, stoppingToken);
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

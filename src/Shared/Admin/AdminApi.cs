@@ -80,10 +80,15 @@ public sealed class AdminApi(
         return TypedResults.Json(metrics.Snapshot(registered, connected), GatewayJson.Default.MetricsSnapshot);
     });
 
-    /// <summary><c>GET /healthz</c>: no authentication; 503 when a health check (the store) fails.</summary>
-    public async Task<IResult> HealthAsync(HttpRequest request)
+    /// <summary>
+    /// <c>GET /healthz</c>, <c>/healthz/live</c>, <c>/healthz/ready</c> (see <see cref="HealthProbes"/>): no
+    /// authentication; 503 when a check the probe runs fails, 404 for a probe that does not exist.
+    /// </summary>
+    public async Task<IResult> HealthAsync(HttpRequest request, string? probe = null)
     {
-        var report = await health.CheckHealthAsync(request.HttpContext.RequestAborted);
+        if (!HealthProbes.TryGetPredicate(probe, out var predicate))
+            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"There is no health probe '{probe}'; use /healthz, /healthz/{HealthProbes.Live} or /healthz/{HealthProbes.Ready}.");
+        var report = await health.CheckHealthAsync(predicate, request.HttpContext.RequestAborted);
         var body = new HealthBody
         {
             Status = report.Status switch

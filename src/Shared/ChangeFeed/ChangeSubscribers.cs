@@ -17,13 +17,13 @@ internal sealed partial class ChangeSubscribers(ILogger logger)
         return new Subscription(this, handler);
     }
 
-    /// <summary>Adds the handler once the feed listens (<paramref name="listening"/>), or not at all when it cannot.</summary>
-    public async ValueTask<IAsyncDisposable> AddListeningAsync(Func<RegistryChange, CancellationToken, ValueTask> handler, Storage.AsyncOnce listening, CancellationToken cancellationToken)
+    /// <summary>Adds the handler, then waits for the feed to listen (<paramref name="listen"/>); when that throws, the handler is removed again.</summary>
+    public async ValueTask<IAsyncDisposable> AddListeningAsync(Func<RegistryChange, CancellationToken, ValueTask> handler, Func<CancellationToken, ValueTask> listen, CancellationToken cancellationToken)
     {
         var subscription = Add(handler);
         try
         {
-            await listening.EnsureAsync(cancellationToken);
+            await listen(cancellationToken);
         }
         catch
         {

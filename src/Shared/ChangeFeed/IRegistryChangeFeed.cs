@@ -9,13 +9,23 @@ public enum RegistryChangeKind
     [JsonStringEnumMemberName("upserted")] Upserted,
 
     [JsonStringEnumMemberName("deleted")] Deleted,
+
+    /// <summary>Not about one entry: notices may have been missed, so receivers re-read the whole store.</summary>
+    [JsonStringEnumMemberName("resync")] Resync,
 }
 
 /// <summary>
 /// A notice that one registry entry changed. It carries no definition (and so no secrets):
 /// receivers read the store, which makes a lost, repeated or reordered notice harmless.
 /// </summary>
-public sealed record RegistryChange(string Name, RegistryChangeKind Kind, string? Version);
+public sealed record RegistryChange(string Name, RegistryChangeKind Kind, string? Version)
+{
+    /// <summary>
+    /// Raised by a feed itself, never published: it may have missed notices (it could not receive for a while,
+    /// or its subscription was made anew), so every entry is to be read again from the store.
+    /// </summary>
+    public static RegistryChange Resync { get; } = new("", RegistryChangeKind.Resync, null);
+}
 
 /// <summary>Tells every gateway instance that the registry changed.</summary>
 public interface IRegistryChangeFeed

@@ -38,7 +38,7 @@ public sealed partial class RedisChangeFeed : IRegistryChangeFeed, IAsyncDisposa
     }
 
     public ValueTask<IAsyncDisposable> SubscribeAsync(Func<RegistryChange, CancellationToken, ValueTask> handler, CancellationToken cancellationToken = default) =>
-        _subscribers.AddListeningAsync(handler, _listening, cancellationToken);
+        _subscribers.AddListeningAsync(handler, _listening.EnsureAsync, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {

@@ -6,7 +6,10 @@ using Azure.Messaging.ServiceBus.Administration;
 using McpServerless.Configuration;
 using McpServerless.Serialization;
 using McpServerless.Storage;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
 
 namespace McpServerless.ChangeFeed;
 
@@ -26,11 +29,21 @@ public enum MessageDisposition
 /// itself after <see cref="ServiceBusChangeFeedOptions.SubscriptionIdleTimeout"/> without a receiver, so replicas
 /// that are gone leave nothing behind. Notices are small and carry no definition, so duplicates and redeliveries
 /// are harmless: receivers read the store.
+/// <para>
+/// Receiving never stops the host. A subscribe that fails (the identity's role not yet effective minutes after a
+/// deployment, the namespace unreachable) is retried with exponential back-off while the feed reports unhealthy
+/// (<c>/healthz/ready</c>); a subscription that disappears (deleted after a long partition, or by hand) is created
+/// again. Whenever receiving starts after such a gap, handlers get <see cref="RegistryChange.Resync"/>, since
+/// notices published meanwhile are lost.
+/// </para>
 /// </summary>
-public sealed partial class ServiceBusChangeFeed : IRegistryChangeFeed, IAsyncDisposable
+public sealed partial class ServiceBusChangeFeed : IRegistryChangeFeed, IHealthCheck, IAsyncDisposable
 {
     public const string ContentType = "application/json";
     public const string MalformedReason = "MalformedRegistryChange";
+
+    /// <summary>The longest wait between two subscribe attempts.</summary>
+    public static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
 
     // Service Bus subscription names: at most 50 letters, digits, '.', '-', '_'.
     private const int MaxSubscriptionName = 50;
@@ -43,27 +56,56 @@ public sealed partial class ServiceBusChangeFeed : IRegistryChangeFeed, IAsyncDi
     private readonly ServiceBusSender _sender;
     private readonly ServiceBusChangeFeedOptions _options;
     private readonly ChangeSubscribers _subscribers;
-    private readonly AsyncOnce _receiving;
+    private readonly ResiliencePipeline _retry;
     private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _firstAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _startGate = new();
+    private Task? _receiving;
     private ServiceBusProcessor? _processor;
 
-    public ServiceBusChangeFeed(ServiceBusChangeFeedOptions options, string instanceId, ILogger<ServiceBusChangeFeed> logger)
-        : this(CreateClients(options), options, instanceId, logger)
+    // Why this instance does not receive right now; null before anything subscribed and while receiving.
+    private volatile string? _notReceiving;
+
+    // Set by a failed attempt or a lost subscription: notices may have been missed since.
+    private volatile bool _missedNotices;
+
+    public ServiceBusChangeFeed(ServiceBusChangeFeedOptions options, string instanceId, TimeProvider time, ILogger<ServiceBusChangeFeed> logger)
+        : this(CreateClients(options), options, instanceId, time, logger)
     {
     }
 
     /// <summary>For tests: clients of the SDK's mocking surface instead of a namespace.</summary>
     internal ServiceBusChangeFeed(
         (ServiceBusClient Client, ServiceBusAdministrationClient Administration) clients,
-        ServiceBusChangeFeedOptions options, string instanceId, ILogger<ServiceBusChangeFeed> logger)
+        ServiceBusChangeFeedOptions options, string instanceId, TimeProvider time, ILogger<ServiceBusChangeFeed> logger)
     {
         _options = options;
         _logger = logger;
         (_client, _administration) = clients;
         _sender = _client.CreateSender(options.TopicName);
         _subscribers = new ChangeSubscribers(logger);
-        _receiving = new AsyncOnce(StartReceivingAsync);
         SubscriptionName = ToSubscriptionName(instanceId);
+        _retry = new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromSeconds(1),
+                MaxDelay = MaxRetryDelay,
+                OnRetry = args =>
+                {
+                    var error = args.Outcome.Exception!;
+                    _notReceiving = error.Message;
+                    _missedNotices = true;
+                    _firstAttempt.TrySetResult();
+                    LogSubscribeFailed(_logger, error, SubscriptionName, _options.TopicName, args.AttemptNumber + 1, args.RetryDelay);
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
     }
 
     /// <summary>This instance's subscription on the topic.</summary>
@@ -72,8 +114,18 @@ public sealed partial class ServiceBusChangeFeed : IRegistryChangeFeed, IAsyncDi
     public async ValueTask PublishAsync(RegistryChange change, CancellationToken cancellationToken = default) =>
         await _sender.SendMessageAsync(ToMessage(change), cancellationToken);
 
+    /// <summary>
+    /// Adds the handler and returns once the first attempt to receive has succeeded or failed; a failure does not
+    /// throw, it is retried in the background (see the class remarks).
+    /// </summary>
     public ValueTask<IAsyncDisposable> SubscribeAsync(Func<RegistryChange, CancellationToken, ValueTask> handler, CancellationToken cancellationToken = default) =>
-        _subscribers.AddListeningAsync(handler, _receiving, cancellationToken);
+        _subscribers.AddListeningAsync(handler, FirstAttemptAsync, cancellationToken);
+
+    /// <summary>Unhealthy while this instance was asked to receive and cannot; healthy otherwise (a publisher only never receives).</summary>
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_notReceiving is { } reason
+            ? HealthCheckResult.Unhealthy($"Not receiving registry changes on subscription {SubscriptionName}: {reason}")
+            : HealthCheckResult.Healthy());
 
     /// <summary>
     /// Delivers one received message to this instance's handlers and says how to settle it: a registry change is
@@ -116,9 +168,12 @@ public sealed partial class ServiceBusChangeFeed : IRegistryChangeFeed, IAsyncDi
 
     public async ValueTask DisposeAsync()
     {
+        await _stopping.CancelAsync();
+        if (_receiving is { } receiving) await receiving;
         if (_processor is { } processor) await processor.DisposeAsync();
         await _sender.DisposeAsync();
         await _client.DisposeAsync();
+        _stopping.Dispose();
     }
 
     private static (ServiceBusClient, ServiceBusAdministrationClient) CreateClients(ServiceBusChangeFeedOptions options)
@@ -143,7 +198,54 @@ public sealed partial class ServiceBusChangeFeed : IRegistryChangeFeed, IAsyncDi
         }
     }
 
-    private async Task StartReceivingAsync(CancellationToken cancellationToken)
+    private ValueTask FirstAttemptAsync(CancellationToken cancellationToken)
+    {
+        lock (_startGate)
+        {
+            if (_receiving is null)
+            {
+                _notReceiving = "subscribing";
+                _receiving = ReceiveAsync(_stopping.Token);
+            }
+        }
+        return new ValueTask(_firstAttempt.Task.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>Receives until disposed: subscribes (retried), then waits for the subscription to be lost, and again.</summary>
+    private async Task ReceiveAsync(CancellationToken stopping)
+    {
+        await Task.Yield();
+        try
+        {
+            while (true)
+            {
+                var (processor, lost) = await _retry.ExecuteAsync(StartReceivingAsync, stopping);
+                _processor = processor;
+                _notReceiving = null;
+                _firstAttempt.TrySetResult();
+                if (_missedNotices)
+                {
+                    _missedNotices = false;
+                    await _subscribers.DeliverAsync(RegistryChange.Resync, stopping);
+                }
+
+                await lost.WaitAsync(stopping);
+                _notReceiving = "the subscription was deleted; creating it again";
+                _missedNotices = true;
+                LogSubscriptionLost(_logger, SubscriptionName, _options.TopicName);
+                _processor = null;
+                await processor.DisposeAsync();
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Disposed before the first attempt ended: a subscriber still waiting for it must not wait forever.
+            _firstAttempt.TrySetCanceled(stopping);
+        }
+    }
+
+    /// <summary>Ensures the subscription and starts a processor on it; the task completes when the subscription is found gone.</summary>
+    private async ValueTask<(ServiceBusProcessor Processor, Task Lost)> StartReceivingAsync(CancellationToken cancellationToken)
     {
         await EnsureSubscriptionAsync(cancellationToken);
         var processor = _client.CreateProcessor(_options.TopicName, SubscriptionName, new ServiceBusProcessorOptions
@@ -151,14 +253,25 @@ public sealed partial class ServiceBusChangeFeed : IRegistryChangeFeed, IAsyncDi
             AutoCompleteMessages = false,
             MaxConcurrentCalls = 1,
         });
+        var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         processor.ProcessMessageAsync += SettleAsync;
         processor.ProcessErrorAsync += args =>
         {
-            LogReceiveFailed(_logger, args.Exception, args.ErrorSource.ToString());
+            // The processor retries everything else by itself, but not a subscription that no longer exists.
+            if (args.Exception is ServiceBusException { Reason: ServiceBusFailureReason.MessagingEntityNotFound }) lost.TrySetResult();
+            else LogReceiveFailed(_logger, args.Exception, args.ErrorSource.ToString());
             return Task.CompletedTask;
         };
-        await processor.StartProcessingAsync(cancellationToken);
-        _processor = processor;
+        try
+        {
+            await processor.StartProcessingAsync(cancellationToken);
+        }
+        catch
+        {
+            await processor.DisposeAsync();
+            throw;
+        }
+        return (processor, lost.Task);
     }
 
     private async Task EnsureSubscriptionAsync(CancellationToken cancellationToken)
@@ -193,6 +306,12 @@ public sealed partial class ServiceBusChangeFeed : IRegistryChangeFeed, IAsyncDi
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettered Service Bus message {MessageId}: its body is not a registry change")]
     private static partial void LogMalformed(ILogger logger, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not subscribe as {Subscription} to Service Bus topic {Topic} (attempt {Attempt}); retrying in {Delay}")]
+    private static partial void LogSubscribeFailed(ILogger logger, Exception exception, string subscription, string topic, int attempt, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Service Bus subscription {Subscription} on topic {Topic} is gone; creating it again and re-reading the registry")]
+    private static partial void LogSubscriptionLost(ILogger logger, string subscription, string topic);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Receiving registry changes from Service Bus failed ({ErrorSource})")]
     private static partial void LogReceiveFailed(ILogger logger, Exception exception, string errorSource);

@@ -39,7 +39,9 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<IMcpRuntimeView, StoredRuntimeView>();
         services.TryAddSingleton<AdminApi>();
 
-        services.AddHealthChecks().AddCheck<StoreHealthCheck>("storage");
+        services.AddHealthChecks()
+            .AddCheck<StoreHealthCheck>("storage", tags: [HealthProbes.ReadyTag])
+            .AddCheck<ChangeFeedHealthCheck>("changeFeed", tags: [HealthProbes.ReadyTag]);
         return services;
     }
 }

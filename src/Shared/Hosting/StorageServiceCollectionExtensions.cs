@@ -51,7 +51,8 @@ public static class StorageServiceCollectionExtensions
                 break;
             case ChangeFeedProvider.ServiceBus:
                 services.TryAddSingleton<IRegistryChangeFeed>(sp =>
-                    new ServiceBusChangeFeed(Feed(sp).ServiceBus, sp.GetRequiredService<IOptions<McpProxyOptions>>().Value.InstanceId, sp.GetRequiredService<ILogger<ServiceBusChangeFeed>>()));
+                    new ServiceBusChangeFeed(Feed(sp).ServiceBus, sp.GetRequiredService<IOptions<McpProxyOptions>>().Value.InstanceId,
+                        sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<ServiceBusChangeFeed>>()));
                 break;
         }
         return services;

@@ -34,6 +34,26 @@ public abstract class AdminApiTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("healthz/live", new string[0])]
+    [InlineData("healthz/ready", new[] { "storage", "changeFeed" })]
+    public async Task Probes_run_only_their_own_checks(string path, string[] checks)
+    {
+        using var response = await _gateway.Http.GetAsync(path);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal("ok", body.RootElement.GetProperty("status").GetString());
+        Assert.Equal(checks, body.RootElement.GetProperty("checks").EnumerateObject().Select(c => c.Name));
+    }
+
+    [Fact]
+    public async Task An_unknown_probe_is_404_problem_details()
+    {
+        using var response = await _gateway.Http.GetAsync("healthz/sideways");
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
     [InlineData(null)]
     [InlineData("Bearer wrong-token")]
     [InlineData("Bearer test-admin-token-but-longer")]

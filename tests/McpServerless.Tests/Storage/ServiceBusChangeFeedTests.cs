@@ -6,15 +6,22 @@ using McpServerless.ChangeFeed;
 using McpServerless.Configuration;
 using McpServerless.Model;
 using McpServerless.Registry;
+using McpServerless.Proxy.Upstreams;
 using McpServerless.Storage;
+using McpServerless.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace McpServerless.Tests.Storage;
 
 /// <summary>
 /// No Service Bus broker or emulator can run on this machine, so the feed runs against the SDK's mocking surface:
 /// messages from <see cref="ServiceBusModelFactory"/>, and client, sender, processor and receiver subclasses that
-/// record what the feed asks of them. The fan-out itself is tested for real with Redis pub/sub.
+/// record what the feed asks of them, and a fake clock for the back-off. The fan-out itself is tested for real with
+/// Redis pub/sub.
 /// </summary>
 public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
 {
@@ -26,7 +33,7 @@ public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _feed = new ServiceBusChangeFeed((_client, _administration), _options, "replica-7", NullLogger<ServiceBusChangeFeed>.Instance);
+        _feed = new ServiceBusChangeFeed((_client, _administration), _options, "replica-7", TimeProvider.System, NullLogger<ServiceBusChangeFeed>.Instance);
         await _feed.SubscribeAsync(_recorder.HandleAsync);
     }
 
@@ -43,6 +50,109 @@ public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
         Assert.True(processor.Started);
         Assert.Equal(("registry", "replica-7"), (processor.Topic, processor.Subscription));
         Assert.False(processor.Options.AutoCompleteMessages);
+    }
+
+    [Fact]
+    public async Task A_subscribe_that_fails_is_retried_with_back_off_while_the_feed_reports_not_ready_then_handlers_resync()
+    {
+        var time = new FakeTimeProvider();
+        var client = new RecordingClient();
+        // As minutes after a first deployment, when the identity's role assignment is not effective yet.
+        var administration = new RecordingAdministration { FailuresLeft = 2 };
+        var recorder = new ChangeRecorder();
+        await using var feed = new ServiceBusChangeFeed((client, administration), _options, "replica-8", time, NullLogger<ServiceBusChangeFeed>.Instance);
+
+        // The subscriber is not failed (the host keeps running); the feed says it does not receive.
+        await using var subscription = await feed.SubscribeAsync(recorder.HandleAsync);
+        Assert.Equal(1, administration.Attempts);
+        Assert.Empty(client.Processors);
+        Assert.Equal(HealthStatus.Unhealthy, (await HealthAsync(feed)).Status);
+
+        // No retry before the back-off delay has passed.
+        await Task.Delay(200);
+        Assert.Equal(1, administration.Attempts);
+
+        var processor = await Eventually.GetAsync(() =>
+        {
+            time.Advance(ServiceBusChangeFeed.MaxRetryDelay);
+            return Task.FromResult(client.Processors.FirstOrDefault());
+        }, p => p is { Started: true }, "the retried subscribe");
+        Assert.Equal(3, administration.Attempts);
+        Assert.Equal("replica-8", Assert.Single(administration.Created).SubscriptionName);
+        Assert.Equal(HealthStatus.Healthy, (await HealthAsync(feed)).Status);
+        // Notices published while it could not receive are lost: handlers are told to read the store again.
+        Assert.Equal(RegistryChange.Resync, await recorder.NextAsync());
+    }
+
+    [Fact]
+    public async Task A_subscription_deleted_under_the_feed_is_created_again_and_handlers_resync()
+    {
+        var first = Assert.Single(_client.Processors);
+        _administration.Delete("replica-7");
+
+        await first.RaiseErrorAsync(new ServiceBusException("The messaging entity could not be found.", ServiceBusFailureReason.MessagingEntityNotFound));
+
+        Assert.Equal(RegistryChange.Resync, await _recorder.NextAsync());
+        Assert.Equal(["replica-7", "replica-7"], _administration.Created.Select(c => c.SubscriptionName));
+        Assert.True(first.Disposed);
+        Assert.True(_client.Processors[1].Started);
+        Assert.Equal(HealthStatus.Healthy, (await HealthAsync(_feed)).Status);
+    }
+
+    [Fact]
+    public async Task Disposing_the_feed_during_its_first_subscribe_ends_the_subscriber_s_wait()
+    {
+        var administration = new RecordingAdministration { Unanswered = true };
+        var feed = new ServiceBusChangeFeed((new RecordingClient(), administration), _options, "replica-10", TimeProvider.System, NullLogger<ServiceBusChangeFeed>.Instance);
+        var subscribing = feed.SubscribeAsync(new ChangeRecorder().HandleAsync).AsTask();
+
+        await feed.DisposeAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => subscribing.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task Other_receive_errors_are_left_to_the_processor_s_own_retries()
+    {
+        var processor = Assert.Single(_client.Processors);
+
+        await processor.RaiseErrorAsync(new ServiceBusException("The connection was dropped.", ServiceBusFailureReason.ServiceCommunicationProblem));
+
+        Assert.Single(_administration.Created);
+        Assert.Single(_client.Processors);
+        Assert.False(processor.Disposed);
+        Assert.Equal(HealthStatus.Healthy, (await HealthAsync(_feed)).Status);
+    }
+
+    [Fact]
+    public async Task A_gateway_whose_feed_cannot_subscribe_keeps_serving_is_not_ready_and_catches_up_once_it_can()
+    {
+        var time = new FakeTimeProvider();
+        var client = new RecordingClient();
+        var administration = new RecordingAdministration { FailuresLeft = int.MaxValue };
+        await using var feed = new ServiceBusChangeFeed((client, administration), _options, "replica-9", time, NullLogger<ServiceBusChangeFeed>.Instance);
+        await using var gateway = await GatewayHarness.StartAsync(
+            // Long enough that only the feed's resync can explain the catch-up below.
+            options => options.ReconcileInterval = TimeSpan.FromHours(1),
+            configureBuilder: builder => builder.Services.Replace(ServiceDescriptor.Singleton<IRegistryChangeFeed>(feed)));
+
+        using (var live = await gateway.Http.GetAsync("healthz/live"))
+            Assert.Equal(System.Net.HttpStatusCode.OK, live.StatusCode);
+        using (var ready = await gateway.Http.GetAsync("healthz/ready"))
+            Assert.Equal(System.Net.HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        // Registered meanwhile (on this replica; in Azure, on the admin app): its notice cannot reach the replica.
+        await gateway.Admin.RegisterAsync(Definitions.Stdio("files"));
+        var upstreams = gateway.Proxy.Services.GetRequiredService<UpstreamManager>();
+        Assert.False(upstreams.TryGet("files", out _));
+
+        administration.FailuresLeft = 0;
+        await Eventually.GetAsync(() =>
+        {
+            time.Advance(ServiceBusChangeFeed.MaxRetryDelay);
+            return Task.FromResult(upstreams.TryGet("files", out _));
+        }, held => held, "the replica to pick up what was registered while it could not receive");
+        using (var ready = await gateway.Http.GetAsync("healthz/ready"))
+            Assert.Equal(System.Net.HttpStatusCode.OK, ready.StatusCode);
     }
 
     [Fact]
@@ -142,6 +252,8 @@ public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
         Assert.NotEqual(name, ServiceBusChangeFeed.ToSubscriptionName(instanceId + "x"));
     }
 
+    private static Task<HealthCheckResult> HealthAsync(IHealthCheck feed) => feed.CheckHealthAsync(new HealthCheckContext());
+
     private static ServiceBusReceivedMessage Received(string body, string? messageId = null) =>
         ServiceBusModelFactory.ServiceBusReceivedMessage(body: BinaryData.FromString(body), messageId: messageId ?? Guid.NewGuid().ToString(), contentType: "application/json");
 
@@ -149,14 +261,22 @@ public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
     {
         public RecordingSender Sender { get; } = new();
 
-        public List<RecordingProcessor> Processors { get; } = [];
+        private readonly List<RecordingProcessor> _processors = [];
+
+        public IReadOnlyList<RecordingProcessor> Processors
+        {
+            get
+            {
+                lock (_processors) return [.. _processors];
+            }
+        }
 
         public override ServiceBusSender CreateSender(string queueOrTopicName) => Sender;
 
         public override ServiceBusProcessor CreateProcessor(string topicName, string subscriptionName, ServiceBusProcessorOptions options)
         {
             var processor = new RecordingProcessor(topicName, subscriptionName, options);
-            Processors.Add(processor);
+            lock (_processors) _processors.Add(processor);
             return processor;
         }
 
@@ -186,14 +306,26 @@ public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
 
         public bool Started { get; private set; }
 
+        public bool Disposed { get; private set; }
+
         public override Task StartProcessingAsync(CancellationToken cancellationToken = default)
         {
             Started = true;
             return Task.CompletedTask;
         }
 
+        // DisposeAsync closes the processor.
+        public override Task CloseAsync(CancellationToken cancellationToken = default)
+        {
+            Disposed = true;
+            return Task.CompletedTask;
+        }
+
         public Task RaiseAsync(ServiceBusReceivedMessage message, ServiceBusReceiver receiver) =>
             OnProcessMessageAsync(new ProcessMessageEventArgs(message, receiver, CancellationToken.None));
+
+        public Task RaiseErrorAsync(Exception exception) =>
+            OnProcessErrorAsync(new ProcessErrorEventArgs(exception, ServiceBusErrorSource.Receive, "test.servicebus.windows.net", $"{topic}/Subscriptions/{subscription}", "processor", CancellationToken.None));
     }
 
     private sealed class RecordingReceiver : ServiceBusReceiver
@@ -215,16 +347,45 @@ public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Keeps which subscriptions exist; fails the first <see cref="FailuresLeft"/> calls as an identity without its role yet would.</summary>
     private sealed class RecordingAdministration : ServiceBusAdministrationClient
     {
+        private readonly HashSet<string> _existing = [];
+        private int _attempts;
+
         public List<CreateSubscriptionOptions> Created { get; } = [];
 
-        public override Task<Response<bool>> SubscriptionExistsAsync(string topicName, string subscriptionName, CancellationToken cancellationToken = default) =>
-            Task.FromResult(Response.FromValue(false, null!));
+        public int FailuresLeft { get; set; }
+
+        /// <summary>Calls wait until cancelled, as against a namespace that does not answer.</summary>
+        public bool Unanswered { get; init; }
+
+        public int Attempts => Volatile.Read(ref _attempts);
+
+        public void Delete(string subscriptionName)
+        {
+            lock (_existing) _existing.Remove(subscriptionName);
+        }
+
+        public override async Task<Response<bool>> SubscriptionExistsAsync(string topicName, string subscriptionName, CancellationToken cancellationToken = default)
+        {
+            Interlocked.Increment(ref _attempts);
+            if (Unanswered) await Task.Delay(Timeout.Infinite, cancellationToken);
+            if (FailuresLeft > 0)
+            {
+                FailuresLeft--;
+                throw new UnauthorizedAccessException("Unauthorized access. 'Manage' claim(s) are required to perform this operation.");
+            }
+            lock (_existing) return Response.FromValue(_existing.Contains(subscriptionName), null!);
+        }
 
         public override Task<Response<SubscriptionProperties>> CreateSubscriptionAsync(CreateSubscriptionOptions options, CancellationToken cancellationToken = default)
         {
-            Created.Add(options);
+            lock (_existing)
+            {
+                Created.Add(options);
+                _existing.Add(options.SubscriptionName);
+            }
             // The feed reads nothing from the answer.
             return Task.FromResult(Response.FromValue<SubscriptionProperties>(null!, null!));
         }

@@ -55,6 +55,11 @@ public abstract class StoreOutageTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
             Assert.True(clock.Elapsed < OutageAnswerLimit, $"healthz took {clock.Elapsed}");
         }
+        // Readiness fails with the store; liveness does not, so a storage outage never restarts a replica.
+        using (var ready = await _gateway.Http.GetAsync("healthz/ready"))
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        using (var live = await _gateway.Http.GetAsync("healthz/live"))
+            Assert.Equal(HttpStatusCode.OK, live.StatusCode);
 
         await RestartBackendAsync();
         await WaitUntilAsync(async () =>

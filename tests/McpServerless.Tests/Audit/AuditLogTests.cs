@@ -148,6 +148,31 @@ public sealed class AuditLogTests
         Assert.Empty((await store.QueryAsync(new AuditQuery())).Entries);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Timing_and_recording_a_call_allocates_nothing(bool enabled)
+    {
+        // The proxy path records every tools/call: the entry is a struct and the queue holds it by value.
+        await using var services = AuditTestServices.Build(NewStore(), TimeProvider.System, options =>
+        {
+            options.Enabled = enabled;
+            options.QueueCapacity = 4096;
+        });
+        var log = services.GetRequiredService<AuditLog>(); // not started, so the queue only fills
+        void RecordCalls(int count)
+        {
+            for (var i = 0; i < count; i++)
+                log.Begin(AuditRoutes.Server, Caller, AuditMethods.ToolsCall, "files", "read_file", 100).Complete(AuditOutcomes.Ok, 200);
+        }
+        RecordCalls(2049); // compiles the path and grows the queue's buffer to 4096 entries
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        RecordCalls(1000);
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Fact]
     public void Outcomes_name_tool_errors_json_rpc_codes_and_admin_statuses()
     {

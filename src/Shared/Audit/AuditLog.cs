@@ -88,11 +88,11 @@ public sealed partial class AuditLog : IHostedService, IDisposable
             }, IncludesArguments ? arguments : null, _time.GetTimestamp())
             : default;
 
-    /// <summary>Queues an entry (stamped with this replica) for the log and the store; drops and counts it when the queue is full.</summary>
+    /// <summary>Queues an entry for the log and the store (stamped with this replica); drops and counts it when the queue is full.</summary>
     public void Record(in AuditEntry entry)
     {
         if (!IsEnabled) return;
-        if (!_queue.Writer.TryWrite(entry with { Replica = _replica }))
+        if (!_queue.Writer.TryWrite(entry))
             _dropped.Add(1, _stopping ? Stopped : QueueFull);
     }
 
@@ -139,6 +139,8 @@ public sealed partial class AuditLog : IHostedService, IDisposable
             {
                 while (batch.Count < BatchSize && reader.TryRead(out var entry))
                 {
+                    // Stamped here rather than in Record: one copy fewer on the caller's path.
+                    entry = entry with { Replica = _replica };
                     batch.Add(entry);
                     Log(entry);
                 }

@@ -11,7 +11,7 @@ namespace McpServerless.Audit;
 /// credential (<c>Bearer ...</c>, <c>Basic ...</c>, a JWT) becomes <see cref="SecretRedaction.Mask"/>. Arguments whose
 /// redacted JSON exceeds <see cref="MaxBytes"/> are replaced by a note of their size, so one call cannot bloat the store.
 /// </summary>
-public static class ArgumentRedaction
+internal static class ArgumentRedaction
 {
     public const int MaxBytes = 16 * 1024;
 

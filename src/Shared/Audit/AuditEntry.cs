@@ -142,9 +142,7 @@ public static class AuditOutcomes
         -32601 => "-32601",
         -32602 => "-32602",
         -32603 => "-32603",
-        -32002 => "-32002",
-        -32001 => "-32001",
-        -32000 => "-32000",
+        -32002 => "-32002", // MCP: resource not found
         _ => jsonRpcErrorCode.ToString(CultureInfo.InvariantCulture),
     };
 

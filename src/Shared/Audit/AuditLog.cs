@@ -31,6 +31,7 @@ public sealed partial class AuditLog : IHostedService, IDisposable
     private readonly IAuditStore _store;
     private readonly TimeProvider _time;
     private readonly string _replica;
+    private readonly bool _includeArguments;
     private readonly Channel<AuditEntry> _queue;
     private readonly Counter<long> _dropped;
     private readonly ILogger _entries;
@@ -47,7 +48,7 @@ public sealed partial class AuditLog : IHostedService, IDisposable
         _time = time;
         _replica = proxy.Value.InstanceId;
         IsEnabled = settings.Enabled;
-        IncludesArguments = settings.IncludeArguments;
+        _includeArguments = settings.IncludeArguments;
         _queue = Channel.CreateBounded<AuditEntry>(new BoundedChannelOptions(settings.QueueCapacity)
         {
             FullMode = BoundedChannelFullMode.Wait, // with TryWrite: refuse at once, so the drop is seen and counted
@@ -61,8 +62,6 @@ public sealed partial class AuditLog : IHostedService, IDisposable
 
     /// <summary><see cref="AuditOptions.Enabled"/>: when false, nothing is recorded.</summary>
     public bool IsEnabled { get; }
-
-    public bool IncludesArguments { get; }
 
     /// <summary>
     /// Starts timing one relayed call; <see cref="AuditScope.Complete"/> records it. Inert (and free) when auditing is
@@ -85,7 +84,7 @@ public sealed partial class AuditLog : IHostedService, IDisposable
                 Tool = target,
                 Outcome = AuditOutcomes.Ok,
                 RequestBytes = requestBytes,
-            }, IncludesArguments ? arguments : null, _time.GetTimestamp())
+            }, _includeArguments ? arguments : null, _time.GetTimestamp())
             : default;
 
     /// <summary>Queues an entry for the log and the store (stamped with this replica); drops and counts it when the queue is full.</summary>

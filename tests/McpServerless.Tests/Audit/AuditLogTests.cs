@@ -188,6 +188,14 @@ public sealed class AuditLogTests
         Assert.Equal("409", AuditOutcomes.OfHttpStatus(409));
     }
 
+    [Fact]
+    public void A_token_fingerprint_is_what_sha256sum_prints_first()
+    {
+        // printf %s test | sha256sum → 9f86d081884c7d65...
+        Assert.Equal("9f86d081", McpServerless.Security.TokenSet.Fingerprint("test"));
+        Assert.Null(AuditCaller.From(null, "").Token);
+    }
+
     [Theory]
     [InlineData("token", true)]
     [InlineData("access_token", true)]

@@ -13,6 +13,12 @@ using ModelContextProtocol.Client;
 // stdio server. Traffic stays on loopback; every run is bounded in time. Usage:
 //   dotnet run -c Release --project bench/McpServerless.Bench -- [--quick] [--duration 10] [--sessions 1,8,32,128]
 //       [--warmup 3] [--skip-peers] [--soak 300] [--session-scale 1000]
+//   dotnet run -c Release --project bench/McpServerless.Bench -- --audit-cost   (the audit log's share of a call, in-process)
+if (args.Contains("--audit-cost"))
+{
+    AuditCost.Print();
+    return;
+}
 var settings = BenchSettings.Parse(args);
 var root = RepositoryRoot();
 var nodeModules = Path.Combine(root, ".tools", "node", "node_modules");

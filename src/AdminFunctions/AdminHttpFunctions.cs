@@ -56,4 +56,9 @@ public sealed class AdminHttpFunctions(AdminApi api, MeteredAdminRequests reques
     public Task<IResult> Metrics(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.Metrics)] HttpRequest request) =>
         requests.RunAsync(FunctionRoutes.Metrics, request, api.MetricsAsync);
+
+    [Function(nameof(Audit))]
+    public Task<IResult> Audit(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.Audit)] HttpRequest request) =>
+        requests.RunAsync(FunctionRoutes.Audit, request, api.AuditAsync);
 }

@@ -28,4 +28,6 @@ public static class FunctionRoutes
     public const string Tools = Base + "/admin/tools";
 
     public const string Metrics = Base + "/admin/metrics";
+
+    public const string Audit = Base + "/admin/audit";
 }

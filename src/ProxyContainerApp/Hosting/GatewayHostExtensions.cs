@@ -62,6 +62,7 @@ public static partial class GatewayHostExtensions
         admin.MapDelete("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.DeleteAsync(r, name));
         admin.MapGet("/tools", (HttpRequest r, AdminApi api) => api.ListToolsAsync(r));
         admin.MapGet("/metrics", (HttpRequest r, AdminApi api) => api.MetricsAsync(r));
+        admin.MapGet("/audit", (HttpRequest r, AdminApi api) => api.AuditAsync(r));
 
         app.MapGatewayTelemetry();
         app.MapMcpProxy();

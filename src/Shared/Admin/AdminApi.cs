@@ -1,3 +1,4 @@
+using McpServerless.Audit;
 using McpServerless.Configuration;
 using McpServerless.Metrics;
 using McpServerless.Model;
@@ -24,7 +25,9 @@ public sealed class AdminApi(
     GatewayMetrics metrics,
     HealthCheckService health,
     IOptions<McpProxyOptions> options,
-    TimeProvider time)
+    TimeProvider time,
+    AuditLog audit,
+    IAuditStore auditStore)
 {
     public const string RoutePrefix = "/admin";
 
@@ -42,29 +45,50 @@ public sealed class AdminApi(
         return Entry(request, stored, await runtime.ListStatusesAsync(ct), StatusCodes.Status200OK);
     });
 
-    public Task<IResult> RegisterAsync(HttpRequest request) => Guarded(request, async ct =>
+    public Task<IResult> RegisterAsync(HttpRequest request) => Audited(request, AuditMethods.CreateServer, null, async (change, ct) =>
     {
-        var (definition, error) = await ReadDefinitionAsync(request, ct);
+        (var definition, var error, change.RequestBytes) = await ReadDefinitionAsync(request, ct);
         if (error is not null) return error;
-        var stored = await registry.RegisterAsync(definition!, ct);
+        change.Server = definition!.Name;
+        var stored = await registry.RegisterAsync(definition, ct);
         // Relative to the path the collection was reached at, so a host that mounts the API elsewhere gets its own.
         request.HttpContext.Response.Headers.Location = $"{request.PathBase}{request.Path.Value?.TrimEnd('/')}/{Uri.EscapeDataString(stored.Definition.Name)}";
         return Entry(request, stored, await runtime.ListStatusesAsync(ct), StatusCodes.Status201Created);
     });
 
-    public Task<IResult> UpdateAsync(HttpRequest request, string name) => Guarded(request, async ct =>
+    public Task<IResult> UpdateAsync(HttpRequest request, string name) => Audited(request, AuditMethods.UpdateServer, name, async (change, ct) =>
     {
-        var (definition, error) = await ReadDefinitionAsync(request, ct);
+        (var definition, var error, change.RequestBytes) = await ReadDefinitionAsync(request, ct);
         if (error is not null) return error;
         var stored = await registry.UpdateAsync(name, definition!, IfMatch(request), ct);
         return Entry(request, stored, await runtime.ListStatusesAsync(ct), StatusCodes.Status200OK);
     });
 
-    public Task<IResult> DeleteAsync(HttpRequest request, string name) => Guarded(request, async ct =>
+    public Task<IResult> DeleteAsync(HttpRequest request, string name) => Audited(request, AuditMethods.DeleteServer, name, async (_, ct) =>
     {
         await registry.UnregisterAsync(name, IfMatch(request), ct);
         metrics.Forget(name);
         return Results.NoContent();
+    });
+
+    /// <summary><c>GET /admin/audit</c>: entries of every replica, newest first, filtered and paged (<see cref="AuditQueryString"/>).</summary>
+    public Task<IResult> AuditAsync(HttpRequest request) => Guarded(request, async ct =>
+    {
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var query = AuditQueryString.Parse(request.Query, time.GetUtcNow(), errors);
+        if (errors.Count == 0)
+        {
+            try
+            {
+                var page = await auditStore.QueryAsync(query, ct);
+                return TypedResults.Json(page, GatewayJson.Default.AuditPage);
+            }
+            catch (InvalidAuditCursorException ex)
+            {
+                errors["cursor"] = [ex.Message];
+            }
+        }
+        return Results.ValidationProblem(errors, title: "The audit query is invalid.", detail: $"Check {string.Join(", ", errors.Keys)}.");
     });
 
     public Task<IResult> ListToolsAsync(HttpRequest request) => Guarded(request, async ct =>
@@ -136,7 +160,39 @@ public sealed class AdminApi(
         }
     }
 
-    private Task<(McpDefinition? Value, IResult? Error)> ReadDefinitionAsync(HttpRequest request, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// A change (<see cref="Guarded"/>) that leaves an audit entry, refused and failed attempts included: the outcome is
+    /// the answer's status (<see cref="AuditOutcomes.OfHttpStatus"/>).
+    /// </summary>
+    private async Task<IResult> Audited(HttpRequest request, string method, string? server, Func<AdminChange, CancellationToken, Task<IResult>> action)
+    {
+        var started = time.GetTimestamp();
+        var change = new AdminChange { Server = server };
+        var result = await Guarded(request, ct => action(change, ct));
+        var elapsed = time.GetElapsedTime(started);
+        audit.Record(new AuditEntry
+        {
+            Time = time.GetUtcNow() - elapsed,
+            Caller = AuditCaller.From(policy.ResolveClientIp(request.HttpContext), AccessPolicy.BearerToken(request)),
+            Route = AuditRoutes.Admin,
+            Server = change.Server,
+            Method = method,
+            Outcome = AuditOutcomes.OfHttpStatus((result as IStatusCodeHttpResult)?.StatusCode ?? StatusCodes.Status200OK),
+            DurationMs = Math.Round(elapsed.TotalMilliseconds, 3),
+            RequestBytes = change.RequestBytes,
+        });
+        return result;
+    }
+
+    /// <summary>What a change learns while it runs: the server (a registration names it in the body) and the body's size.</summary>
+    private sealed class AdminChange
+    {
+        public string? Server { get; set; }
+
+        public long RequestBytes { get; set; }
+    }
+
+    private Task<(McpDefinition? Value, IResult? Error, long Bytes)> ReadDefinitionAsync(HttpRequest request, CancellationToken cancellationToken) =>
         JsonBody.ReadAsync(request, GatewayJson.Default.McpDefinition, options.Value.MaxAdminBodyBytes, cancellationToken);
 
     private IResult Entry(HttpRequest request, StoredMcp stored, IReadOnlyDictionary<string, McpRuntimeStatus> statuses, int statusCode)

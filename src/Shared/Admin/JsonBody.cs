@@ -8,33 +8,35 @@ namespace McpServerless.Admin;
 /// <summary>Reads a bounded JSON request body without copying it, turning every kind of bad input into a 4xx.</summary>
 internal static class JsonBody
 {
-    public static async Task<(T? Value, IResult? Error)> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> typeInfo, int maxBytes, CancellationToken cancellationToken)
+    /// <returns>The value or the error, and the bytes read (for the audit log: a chunked body has no Content-Length).</returns>
+    public static async Task<(T? Value, IResult? Error, long Bytes)> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> typeInfo, int maxBytes, CancellationToken cancellationToken)
         where T : class
     {
         if (!IsJson(request.ContentType))
-            return (null, Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "Send the body as application/json."));
+            return (null, Problem(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "Send the body as application/json."), 0);
         if (request.ContentLength > maxBytes)
-            return (null, TooLarge(maxBytes));
+            return (null, TooLarge(maxBytes), 0);
 
         var reader = request.BodyReader;
         var read = await reader.ReadAtLeastAsync(maxBytes + 1, cancellationToken);
+        var bytes = read.Buffer.Length;
         try
         {
-            if (read.Buffer.Length > maxBytes) return (null, TooLarge(maxBytes));
+            if (bytes > maxBytes) return (null, TooLarge(maxBytes), bytes);
             var json = new Utf8JsonReader(read.Buffer, new JsonReaderOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
             var value = JsonSerializer.Deserialize(ref json, typeInfo);
             return value is null
-                ? (null, Problem(StatusCodes.Status400BadRequest, "Invalid body", "The body must be a JSON object."))
-                : (value, null);
+                ? (null, Problem(StatusCodes.Status400BadRequest, "Invalid body", "The body must be a JSON object."), bytes)
+                : (value, null, bytes);
         }
         catch (JsonException ex)
         {
-            return (null, Problem(StatusCodes.Status400BadRequest, "Invalid JSON", Describe(ex)));
+            return (null, Problem(StatusCodes.Status400BadRequest, "Invalid JSON", Describe(ex)), bytes);
         }
         catch (InvalidOperationException ex) when (ex.Source == "System.Text.Json")
         {
             // Invalid UTF-8 inside a string surfaces as a transcoding error from the reader.
-            return (null, Problem(StatusCodes.Status400BadRequest, "Invalid JSON", "The body is not valid UTF-8 JSON."));
+            return (null, Problem(StatusCodes.Status400BadRequest, "Invalid JSON", "The body is not valid UTF-8 JSON."), bytes);
         }
         finally
         {

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Serialization.Metadata;
 using McpServerless.Admin;
+using McpServerless.Audit;
 using McpServerless.Metrics;
 using McpServerless.Model;
 using McpServerless.Serialization;
@@ -67,6 +68,31 @@ public sealed class McpProxyClient(HttpClient http, string? adminToken = null)
     {
         using var response = await SendAsync(HttpMethod.Get, "admin/metrics", null, cancellationToken);
         return await ReadAsync(response, GatewayJson.Default.MetricsSnapshot, cancellationToken);
+    }
+
+    /// <summary>
+    /// One page of the audit log, newest first. Pass <see cref="AuditPage.Next"/> back as <see cref="AuditQuery.Cursor"/>
+    /// (with the same filters) for the next page; it is null after the last.
+    /// </summary>
+    public async Task<AuditPage> GetAuditAsync(AuditQuery? query = null, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, AuditPath(query ?? new AuditQuery()), null, cancellationToken);
+        return await ReadAsync(response, GatewayJson.Default.AuditPage, cancellationToken);
+    }
+
+    private static string AuditPath(AuditQuery query)
+    {
+        var parameters = new List<string> { $"limit={query.Limit.ToString(System.Globalization.CultureInfo.InvariantCulture)}" };
+        void Add(string name, string? value)
+        {
+            if (value is not null) parameters.Add($"{name}={Uri.EscapeDataString(value)}");
+        }
+        Add("server", query.Server);
+        Add("tool", query.Tool);
+        Add("caller", query.Caller);
+        Add("since", query.Since?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        Add("cursor", query.Cursor);
+        return "admin/audit?" + string.Join('&', parameters);
     }
 
     private static string McpPath(string name) => $"admin/mcps/{Uri.EscapeDataString(name)}";

@@ -31,12 +31,15 @@ public sealed class StorageOptionsValidator : IValidateOptions<StorageOptions>
             failures.Add($"{prefix}:ConnectionString or {prefix}:Endpoint is required when {StorageOptions.SectionName}:Provider is Table.");
         if (table.Endpoint is { } endpoint && !(endpoint.IsAbsoluteUri && endpoint.Scheme is "http" or "https"))
             failures.Add($"{prefix}:Endpoint '{endpoint}' must be an absolute http or https URL.");
-        // Table names: 3-63 letters and digits, starting with a letter.
-        if (table.TableName is not { Length: >= 3 and <= 63 } tableName || !char.IsAsciiLetter(tableName[0]) || !tableName.All(char.IsAsciiLetterOrDigit))
+        if (!IsTableName(table.TableName))
             failures.Add($"{prefix}:TableName '{table.TableName}' must be 3 to 63 letters or digits, starting with a letter.");
         if (table.Timeout <= TimeSpan.Zero)
             failures.Add($"{prefix}:Timeout must be positive.");
     }
+
+    /// <summary>Table names: 3-63 letters and digits, starting with a letter.</summary>
+    internal static bool IsTableName(string? name) =>
+        name is { Length: >= 3 and <= 63 } && char.IsAsciiLetter(name[0]) && name.All(char.IsAsciiLetterOrDigit);
 }
 
 /// <summary>Checks shared by every Redis connection setting.</summary>

@@ -1,4 +1,5 @@
 using McpServerless.Admin;
+using McpServerless.Audit;
 using McpServerless.ChangeFeed;
 using McpServerless.Configuration;
 using McpServerless.Metrics;
@@ -17,7 +18,7 @@ public static class GatewayServiceCollectionExtensions
     /// <summary>
     /// Registers what every host shares: validated <see cref="McpProxyOptions"/>, the access policy, the
     /// registry over the configured store and change feed (in-memory and in-process unless a host
-    /// registered others first), metrics, health checks and the admin API.
+    /// registered others first), the audit log, metrics, health checks and the admin API.
     /// </summary>
     public static IServiceCollection AddMcpGatewayCore(this IServiceCollection services, IConfiguration configuration)
     {
@@ -35,6 +36,7 @@ public static class GatewayServiceCollectionExtensions
         services.AddMcpGatewayStorage(configuration);
         services.TryAddSingleton<IMcpStore, InMemoryMcpStore>();
         services.TryAddSingleton<IRegistryChangeFeed, InProcessChangeFeed>();
+        services.AddMcpGatewayAudit(configuration);
         services.TryAddSingleton<McpRegistry>();
         services.TryAddSingleton<IMcpRuntimeView, StoredRuntimeView>();
         services.TryAddSingleton<AdminApi>();

@@ -1,3 +1,4 @@
+using McpServerless.Audit;
 using McpServerless.ChangeFeed;
 using McpServerless.Configuration;
 using McpServerless.Storage;
@@ -15,7 +16,7 @@ public static class StorageServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the store chosen by <c>McpProxy:Storage:Provider</c> (as <see cref="IMcpStore"/> and, the same
-    /// instance, <see cref="IMcpReportStore"/>) and the feed chosen by <c>McpProxy:ChangeFeed:Provider</c>, with their
+    /// instance, <see cref="IMcpReportStore"/>; and the <see cref="IAuditStore"/> of the same backend) and the feed chosen by <c>McpProxy:ChangeFeed:Provider</c>, with their
     /// settings validated at start. Registrations made earlier win, so a host may supply its own store;
     /// for the InMemory and InProcess providers the defaults of <see cref="GatewayServiceCollectionExtensions.AddMcpGatewayCore"/> apply.
     /// </summary>
@@ -35,9 +36,11 @@ public static class StorageServiceCollectionExtensions
         {
             case StorageProvider.Redis:
                 AddStore(services, sp => new RedisMcpStore(Storage(sp).Redis, sp.GetRequiredService<ILogger<RedisMcpStore>>()));
+                services.TryAddSingleton<IAuditStore>(sp => new RedisAuditStore(Storage(sp).Redis, Audit(sp), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<RedisAuditStore>>()));
                 break;
             case StorageProvider.Table:
                 AddStore(services, sp => new TableMcpStore(Storage(sp).Table, sp.GetRequiredService<ILogger<TableMcpStore>>()));
+                services.TryAddSingleton<IAuditStore>(sp => new TableAuditStore(Storage(sp).Table, Audit(sp), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<TableAuditStore>>()));
                 break;
         }
         services.TryAddSingleton<IMcpReportStore>(sp => sp.GetRequiredService<IMcpStore>() as IMcpReportStore
@@ -74,6 +77,8 @@ public static class StorageServiceCollectionExtensions
     }
 
     private static StorageOptions Storage(IServiceProvider services) => services.GetRequiredService<IOptions<StorageOptions>>().Value;
+
+    private static AuditOptions Audit(IServiceProvider services) => services.GetRequiredService<IOptions<AuditOptions>>().Value;
 
     private static ChangeFeedOptions Feed(IServiceProvider services) => services.GetRequiredService<IOptions<ChangeFeedOptions>>().Value;
 }

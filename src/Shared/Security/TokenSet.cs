@@ -27,10 +27,8 @@ public sealed class TokenSet
     public bool Matches(ReadOnlySpan<char> candidate)
     {
         if (candidate.IsEmpty) return false;
-        Span<byte> utf8 = candidate.Length <= 256 ? stackalloc byte[Encoding.UTF8.GetMaxByteCount(candidate.Length)] : new byte[Encoding.UTF8.GetMaxByteCount(candidate.Length)];
-        var written = Encoding.UTF8.GetBytes(candidate, utf8);
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(utf8[..written], hash);
+        Hash(candidate, hash);
 
         var matched = false;
         foreach (var stored in _hashes)
@@ -38,5 +36,23 @@ public sealed class TokenSet
             matched |= CryptographicOperations.FixedTimeEquals(stored, hash);
         }
         return matched;
+    }
+
+    /// <summary>
+    /// Names a token without revealing it: the first 8 hex digits of its SHA-256, the hash it is compared by
+    /// (<c>printf %s "$TOKEN" | sha256sum | cut -c1-8</c> gives the same).
+    /// </summary>
+    public static string Fingerprint(ReadOnlySpan<char> token)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        Hash(token, hash);
+        return Convert.ToHexStringLower(hash[..4]);
+    }
+
+    private static void Hash(ReadOnlySpan<char> token, Span<byte> hash)
+    {
+        Span<byte> utf8 = token.Length <= 256 ? stackalloc byte[Encoding.UTF8.GetMaxByteCount(token.Length)] : new byte[Encoding.UTF8.GetMaxByteCount(token.Length)];
+        var written = Encoding.UTF8.GetBytes(token, utf8);
+        SHA256.HashData(utf8[..written], hash);
     }
 }

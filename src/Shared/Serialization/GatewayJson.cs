@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using McpServerless.Admin;
+using McpServerless.Audit;
 using McpServerless.ChangeFeed;
 using McpServerless.Metrics;
 using McpServerless.Model;
@@ -25,4 +26,6 @@ namespace McpServerless.Serialization;
 [JsonSerializable(typeof(RegistryChange))]
 [JsonSerializable(typeof(McpInstanceReport))]
 [JsonSerializable(typeof(List<ToolInfo>))]
+[JsonSerializable(typeof(AuditEntry))]
+[JsonSerializable(typeof(AuditPage))]
 public sealed partial class GatewayJson : JsonSerializerContext;

@@ -2,8 +2,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using McpServerless.Audit;
 using McpServerless.Client;
 using McpServerless.Model;
+using McpServerless.Security;
 using McpServerless.Tests.Infrastructure;
 
 namespace McpServerless.Tests.Admin;
@@ -316,6 +318,91 @@ public abstract class AdminApiTests : IAsyncLifetime
         var text = await response.Content.ReadAsStringAsync();
         Assert.Contains("\"timeout\":\"1m30s\"", text);
         Assert.Contains("\"healthCheckInterval\":\"15s\"", text);
+    }
+
+    [Fact]
+    public async Task Server_changes_leave_audit_entries_newest_first_refused_ones_included()
+    {
+        await _gateway.Admin.RegisterAsync(Definitions.Stdio("audited"));
+        await _gateway.Admin.UpdateAsync("audited", Definitions.Stdio("audited") with { Description = "v2" });
+        using (var refused = await _gateway.Http.DeleteAsync("admin/mcps/audited"))
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        await _gateway.Admin.UnregisterAsync("audited");
+        await Assert.ThrowsAsync<McpProxyClientException>(() => _gateway.Admin.UnregisterAsync("audited"));
+
+        var page = await Eventually.GetAsync(() => _gateway.Admin.GetAuditAsync(new AuditQuery { Server = "audited" }), p => p.Entries.Count == 5, "five audit entries");
+
+        var token = TokenSet.Fingerprint(IAdminTestHost.AdminToken);
+        Assert.Equal(["mcps/delete", "mcps/delete", "mcps/delete", "mcps/update", "mcps/create"], page.Entries.Select(e => e.Method));
+        Assert.Equal(["404", "ok", "refused", "ok", "ok"], page.Entries.Select(e => e.Outcome));
+        Assert.Equal([token, token, null, token, token], page.Entries.Select(e => e.Caller.Token));
+        Assert.All(page.Entries, e =>
+        {
+            Assert.Equal(AuditRoutes.Admin, e.Route);
+            Assert.Equal("127.0.0.1", e.Caller.Ip);
+            Assert.False(string.IsNullOrEmpty(e.Replica));
+            Assert.True(e.DurationMs >= 0);
+            Assert.Null(e.Tool);
+            Assert.Null(e.Arguments);
+        });
+        Assert.True(page.Entries[^1].RequestBytes > 0);
+        Assert.True(page.Entries.Select(e => e.Time).SequenceEqual(page.Entries.Select(e => e.Time).OrderDescending()));
+        Assert.Null(page.Next);
+
+        // The caller filter takes a token fingerprint; the refused attempt had none.
+        var byToken = await _gateway.Admin.GetAuditAsync(new AuditQuery { Server = "audited", Caller = token, Since = DateTimeOffset.UtcNow.AddMinutes(-10) });
+        Assert.Equal(4, byToken.Entries.Count);
+    }
+
+    [Fact]
+    public async Task Audit_answers_entries_and_next_in_the_documented_shape()
+    {
+        await _gateway.Admin.RegisterAsync(Definitions.Stdio("first"));
+        await _gateway.Admin.RegisterAsync(Definitions.Stdio("second"));
+        await Eventually.GetAsync(() => _gateway.Admin.GetAuditAsync(), p => p.Entries.Count == 2, "two audit entries");
+
+        using var response = await _gateway.Http.SendAsync(_gateway.AdminRequest(HttpMethod.Get, "admin/audit?limit=1&since=10m&caller=127.0.0.1"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var entry = Assert.Single(body.RootElement.GetProperty("entries").EnumerateArray());
+        Assert.Equal(
+            ["caller", "durationMs", "method", "outcome", "replica", "requestBytes", "responseBytes", "route", "server", "time", "tool"],
+            entry.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        Assert.Equal("second", entry.GetProperty("server").GetString());
+        Assert.Equal(JsonValueKind.Null, entry.GetProperty("tool").ValueKind);
+        Assert.Equal(["ip", "principal", "token"], entry.GetProperty("caller").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+
+        var next = body.RootElement.GetProperty("next").GetString();
+        using var second = await _gateway.Http.SendAsync(_gateway.AdminRequest(HttpMethod.Get, $"admin/audit?limit=1&since=10m&caller=127.0.0.1&cursor={next}"));
+        using var secondBody = JsonDocument.Parse(await second.Content.ReadAsStringAsync());
+        Assert.Equal("first", Assert.Single(secondBody.RootElement.GetProperty("entries").EnumerateArray()).GetProperty("server").GetString());
+        Assert.Equal(JsonValueKind.Null, secondBody.RootElement.GetProperty("next").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=1001", "limit")]
+    [InlineData("limit=ten", "limit")]
+    [InlineData("since=yesterday", "since")]
+    [InlineData("since=-5m", "since")]
+    [InlineData("server=a&server=b", "server")]
+    [InlineData("cursor=%21%21%21", "cursor")]
+    [InlineData("cursor=c29tZXdoZXJl", "cursor")]
+    public async Task Bad_audit_query_values_get_400_naming_the_parameter(string query, string parameter)
+    {
+        using var response = await _gateway.Http.SendAsync(_gateway.AdminRequest(HttpMethod.Get, $"admin/audit?{query}"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal([parameter], body.RootElement.GetProperty("errors").EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public async Task Audit_needs_the_admin_token()
+    {
+        using var response = await _gateway.Http.GetAsync("admin/audit");
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");

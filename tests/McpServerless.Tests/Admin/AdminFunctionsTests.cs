@@ -25,7 +25,7 @@ public sealed class AdminFunctionsTests
 
         // Every local admin route exists below the base, plus /healthz and its probes at the root.
         Assert.Equal(
-            ["gateway/admin/mcps", "gateway/admin/mcps/{name}", "gateway/admin/metrics", "gateway/admin/tools", "gateway/healthz/{probe?}", "healthz/{probe?}"],
+            ["gateway/admin/audit", "gateway/admin/mcps", "gateway/admin/mcps/{name}", "gateway/admin/metrics", "gateway/admin/tools", "gateway/healthz/{probe?}", "healthz/{probe?}"],
             routes.Distinct().Order(StringComparer.Ordinal));
     }
 

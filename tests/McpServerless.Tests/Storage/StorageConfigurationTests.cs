@@ -1,3 +1,4 @@
+using McpServerless.Audit;
 using McpServerless.ChangeFeed;
 using McpServerless.Hosting;
 using McpServerless.Storage;
@@ -26,6 +27,7 @@ public sealed class StorageConfigurationTests
         Assert.IsType<InMemoryMcpStore>(services.GetRequiredService<IMcpStore>());
         Assert.Same(services.GetRequiredService<IMcpStore>(), services.GetRequiredService<IMcpReportStore>());
         Assert.IsType<InProcessChangeFeed>(services.GetRequiredService<IRegistryChangeFeed>());
+        Assert.IsType<InMemoryAuditStore>(services.GetRequiredService<IAuditStore>());
     }
 
     [Fact]
@@ -41,6 +43,7 @@ public sealed class StorageConfigurationTests
         var store = Assert.IsType<RedisMcpStore>(services.GetRequiredService<IMcpStore>());
         Assert.Same(store, services.GetRequiredService<IMcpReportStore>());
         Assert.IsType<RedisChangeFeed>(services.GetRequiredService<IRegistryChangeFeed>());
+        Assert.IsType<RedisAuditStore>(services.GetRequiredService<IAuditStore>());
         Assert.Equal("127.0.0.1:1", services.GetRequiredService<IOptions<Configuration.ChangeFeedOptions>>().Value.Redis.Configuration);
     }
 
@@ -58,6 +61,7 @@ public sealed class StorageConfigurationTests
 
         var store = Assert.IsType<TableMcpStore>(services.GetRequiredService<IMcpStore>());
         Assert.Same(store, services.GetRequiredService<IMcpReportStore>());
+        Assert.IsType<TableAuditStore>(services.GetRequiredService<IAuditStore>());
         var feed = Assert.IsType<ServiceBusChangeFeed>(services.GetRequiredService<IRegistryChangeFeed>());
         Assert.Equal("replica-1", feed.SubscriptionName);
     }
@@ -142,6 +146,19 @@ public sealed class StorageConfigurationTests
 
         var ex = Assert.Throws<OptionsValidationException>(() => ValidateAll(services));
         Assert.Contains("McpProxy:ChangeFeed:ServiceBus:SubscriptionIdleTimeout", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("Retention", "00:00:30")]
+    [InlineData("Capacity", "0")]
+    [InlineData("QueueCapacity", "0")]
+    [InlineData("TableName", "audit-log")]
+    public async Task Invalid_audit_settings_fail_validation_naming_them(string setting, string value)
+    {
+        await using var services = Build(new() { [$"McpProxy:Audit:{setting}"] = value });
+
+        var ex = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<AuditOptions>>().Value);
+        Assert.Contains($"McpProxy:Audit:{setting}", ex.Message);
     }
 
     private static void ValidateAll(IServiceProvider services)

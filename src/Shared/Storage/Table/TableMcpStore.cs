@@ -1,9 +1,6 @@
-using System.Net.Sockets;
 using System.Text.Json;
 using Azure;
-using Azure.Core;
 using Azure.Data.Tables;
-using Azure.Identity;
 using McpServerless.Configuration;
 using McpServerless.Model;
 using McpServerless.Registry;
@@ -19,7 +16,7 @@ namespace McpServerless.Storage.Table;
 /// partition <c>report-{name}</c> holds one entity per reporting instance.
 /// The entity's ETag is the version, and the service checks it on every conditional write.
 /// </summary>
-public sealed partial class TableMcpStore : IMcpStore, IMcpReportStore
+public sealed class TableMcpStore : IMcpStore, IMcpReportStore
 {
     private const string DefinitionPartition = "mcp";
     private const string ReportPartitionPrefix = "report-";
@@ -27,25 +24,13 @@ public sealed partial class TableMcpStore : IMcpStore, IMcpReportStore
     // Partition keys sort as strings; '.' follows '-', so this bounds every report partition.
     private const string ReportPartitionEnd = "report.";
 
+    private readonly TableConnection _connection;
     private readonly TableClient _table;
-    private readonly AsyncOnce _tableCreated;
-    private readonly ILogger _logger;
 
     public TableMcpStore(TableStoreOptions options, ILogger<TableMcpStore>? logger = null)
     {
-        _logger = logger ?? NullLogger<TableMcpStore>.Instance;
-        var clientOptions = new TableClientOptions();
-        // One quick retry, each try bounded: an outage answers within a few seconds instead of Azure.Core's
-        // default of three retries with back-off and a 100-second network timeout.
-        clientOptions.Retry.MaxRetries = 1;
-        clientOptions.Retry.Mode = RetryMode.Fixed;
-        clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(200);
-        clientOptions.Retry.NetworkTimeout = options.Timeout / 2;
-        _table = string.IsNullOrWhiteSpace(options.ConnectionString)
-            ? new TableClient(options.Endpoint ?? throw new ArgumentException("A connection string or an endpoint is required.", nameof(options)),
-                options.TableName, AzureCredentials.Create(options.ManagedIdentityClientId), clientOptions)
-            : new TableClient(options.ConnectionString, options.TableName, clientOptions);
-        _tableCreated = new AsyncOnce(async ct => await _table.CreateIfNotExistsAsync(ct));
+        _connection = new TableConnection(options, options.TableName, logger ?? NullLogger<TableMcpStore>.Instance);
+        _table = _connection.Table;
     }
 
     public async ValueTask<StoredMcp?> GetAsync(string name, CancellationToken cancellationToken = default)
@@ -164,56 +149,9 @@ public sealed partial class TableMcpStore : IMcpStore, IMcpReportStore
     private static McpStoreException Refusal(RequestFailedException ex, string name) =>
         ex.Status == 404 ? new McpNotFoundException(name) : new McpVersionConflictException(name);
 
-    private async Task<List<TableEntity>> QueryAsync(string filter, CancellationToken cancellationToken) =>
-        await RunAsync(async ct =>
-        {
-            var entities = new List<TableEntity>();
-            await foreach (var entity in _table.QueryAsync<TableEntity>(filter, cancellationToken: ct)) entities.Add(entity);
-            return entities;
-        }, cancellationToken);
+    private Task<List<TableEntity>> QueryAsync(string filter, CancellationToken cancellationToken) =>
+        _connection.QueryAsync(filter, cancellationToken);
 
-    /// <summary>Creates the table once, then runs the call, translating outages into <see cref="McpStoreUnavailableException"/>.</summary>
-    private async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await _tableCreated.EnsureAsync(cancellationToken);
-            try
-            {
-                return await call(cancellationToken);
-            }
-            catch (RequestFailedException ex) when (ex.ErrorCode == "TableNotFound")
-            {
-                // The table was deleted after we created it (or an in-memory emulator restarted): make it again, once.
-                LogTableRecreated(_logger, _table.Name);
-                _tableCreated.Reset();
-                await _tableCreated.EnsureAsync(cancellationToken);
-                return await call(cancellationToken);
-            }
-        }
-        catch (Exception ex) when (IsOutage(ex, cancellationToken))
-        {
-            LogUnavailable(_logger, ex);
-            throw new McpStoreUnavailableException("Table storage is unreachable or did not answer in time.", ex);
-        }
-    }
-
-    private static bool IsOutage(Exception ex, CancellationToken cancellationToken) => ex switch
-    {
-        // Status 0: no response at all (refused, reset, DNS). 408/429/5xx: the service is there but cannot serve.
-        RequestFailedException failed => failed.Status is 0 or 408 or 429 or >= 500,
-        // Azure.Core's retry policy wraps the failures of every try once it gives up.
-        AggregateException aggregate => aggregate.InnerExceptions.All(inner => IsOutage(inner, cancellationToken)),
-        // The network timeout, as opposed to the caller giving up.
-        OperationCanceledException => !cancellationToken.IsCancellationRequested,
-        HttpRequestException or IOException or SocketException or TimeoutException => true,
-        AuthenticationFailedException => true,
-        _ => false,
-    };
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Table {Table} was missing; creating it again")]
-    private static partial void LogTableRecreated(ILogger logger, string table);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "A Table storage call failed because the service is unavailable")]
-    private static partial void LogUnavailable(ILogger logger, Exception exception);
+    private Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        _connection.RunAsync(call, cancellationToken);
 }

@@ -43,7 +43,18 @@ public static class ConformanceFeatures
                 .AddListPromptsFilter(next => async (request, cancellationToken) => Cacheable(await next(request, cancellationToken), ListTtl))
                 .AddListResourcesFilter(next => async (request, cancellationToken) => Cacheable(await next(request, cancellationToken), ListTtl))
                 .AddListResourceTemplatesFilter(next => async (request, cancellationToken) => Cacheable(await next(request, cancellationToken), ListTtl))
-                .AddReadResourceFilter(next => async (request, cancellationToken) => Cacheable(await next(request, cancellationToken), TimeSpan.FromMinutes(1))));
+                .AddReadResourceFilter(next => async (request, cancellationToken) =>
+                {
+                    try
+                    {
+                        return Cacheable(await next(request, cancellationToken), TimeSpan.FromMinutes(1));
+                    }
+                    catch (McpProtocolException ex)
+                    {
+                        ex.Data["uri"] = request.Params?.Uri; // SEP-2164: the error names the resource that was not found
+                        throw;
+                    }
+                }));
     }
 
     // The SDK writes the hints only for 2026-07-28 requests; nothing here differs per caller, so results are public.

@@ -8,7 +8,7 @@ namespace McpServerless.ConformanceServer;
 /// <summary>Registers everything the suite's server scenarios call, and the server-wide handlers.</summary>
 public static class ConformanceFeatures
 {
-    /// <summary>How long list and read results may be cached: this server's primitives change only when a trigger tool says so.</summary>
+    /// <summary>How long lists may be cached: they change only through the trigger tools, which also send list_changed.</summary>
     private static readonly TimeSpan ListTtl = TimeSpan.FromMinutes(5);
 
     public static void Configure(McpServerOptions options)
@@ -57,7 +57,8 @@ public static class ConformanceFeatures
                 }));
     }
 
-    // The SDK writes the hints only for 2026-07-28 requests; nothing here differs per caller, so results are public.
+    // Hints set here go out in every revision (the SDK fills in defaults only for 2026-07-28 requests); nothing here
+    // differs per caller, so results are public.
     private static T Cacheable<T>(T result, TimeSpan ttl) where T : ICacheableResult
     {
         result.TimeToLive = ttl;

@@ -1,6 +1,8 @@
+using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using McpServerless.Proxy.Downstream;
+using McpServerless.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 
 namespace McpServerless.Tests.Proxy;
@@ -38,5 +40,55 @@ public sealed class ParamHeadersTests
 
         if (problem is null) Assert.Null(mismatch);
         else Assert.Contains(problem, mismatch);
+    }
+
+    /// <summary>Through the gateway, against the conformance upstream's <c>test_param_header</c> (its <c>region</c> is <c>x-mcp-header: Region</c>).</summary>
+    public sealed class ThroughTheGateway : IAsyncLifetime
+    {
+        private GatewayHarness _gateway = null!;
+
+        public async Task InitializeAsync()
+        {
+            _gateway = await GatewayHarness.StartAsync();
+            await _gateway.Admin.RegisterAsync(TestServers.ConformanceStdio("conformance"));
+            await _gateway.WaitConnectedAsync("conformance");
+        }
+
+        public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+        [Theory]
+        [InlineData("eu", HttpStatusCode.OK)]
+        [InlineData("us", HttpStatusCode.BadRequest)]
+        [InlineData(null, HttpStatusCode.BadRequest)]
+        public async Task A_call_is_refused_before_any_work_when_its_header_contradicts_the_body(string? header, HttpStatusCode expected)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "conformance/stream")
+            {
+                Content = new StringContent("""
+                    {"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"test_param_header","arguments":{"region":"eu"},
+                     "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}
+                    """, System.Text.Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Accept.ParseAdd("application/json");
+            request.Headers.Accept.ParseAdd("text/event-stream");
+            request.Headers.Add("MCP-Protocol-Version", "2026-07-28");
+            request.Headers.Add("Mcp-Method", "tools/call");
+            request.Headers.Add("Mcp-Name", "test_param_header");
+            if (header is not null) request.Headers.Add("Mcp-Param-Region", header);
+
+            using var response = await _gateway.Http.SendAsync(request);
+            var body = await response.Content.ReadAsStringAsync();
+
+            Assert.Equal(expected, response.StatusCode);
+            if (expected == HttpStatusCode.OK)
+            {
+                Assert.Contains("region eu", body);
+                return;
+            }
+            Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+            using var error = JsonDocument.Parse(body);
+            Assert.Equal(3, error.RootElement.GetProperty("id").GetInt32());
+            Assert.Equal(-32020, error.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+        }
     }
 }

@@ -2,7 +2,9 @@
 # Installs everything the tests need on a fresh machine of this kind, validates infra/bicep, then runs every test.
 #   redis-server (Debian package), and into .tools/node: Azurite, the reference MCP server
 #   ("server-everything"), the TypeScript MCP SDK and the peer gateways used by the benchmarks.
-# Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Admin").
+# Then the official MCP conformance suite, directly and through the gateway (scripts/conformance.sh, which installs
+# the runner and its Node 22 into .tools/conformance).
+# Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Admin") and skip the conformance runs.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -30,6 +32,9 @@ trap 'rm -f "$log"' EXIT
 set +e
 dotnet test "$root/McpServerless.sln" -c Release "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+if [ $# -eq 0 ]; then
+  ./scripts/conformance.sh || status=1
+fi
 set -e
 
 # One plain summary line over all test assemblies.

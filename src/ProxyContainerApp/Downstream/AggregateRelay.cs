@@ -23,6 +23,10 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
 
     protected override string Target => "(aggregate)";
 
+    // What a caller sees here depends on who it is, so nothing is public; the list is as fresh as its stalest server's.
+    protected override CachePolicy Caching => new(
+        Usable().Select(u => u.Connection.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl).DefaultIfEmpty(TimeSpan.Zero).Min(), Public: false);
+
     protected override Task<JsonNode?> RelayAsync(JsonRpcRequest request, McpServer server, CancellationToken cancellationToken) => request.Method switch
     {
         RequestMethods.ToolsList => Task.FromResult<JsonNode?>(ListTools()),

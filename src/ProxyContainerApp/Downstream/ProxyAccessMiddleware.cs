@@ -9,7 +9,8 @@ namespace McpServerless.Proxy.Downstream;
 /// Runs before any MCP work on the proxy endpoints: an unknown server is 404, a refused caller 401/403
 /// (global tokens, then the server's <c>requireAuth</c>/<c>authTokens</c>/<c>allowedIPs</c>), and a server
 /// that is not connected within its timeout is 503, and so is a new session beyond
-/// <c>McpProxy:Limits:MaxSessionsPerServer</c> — all as problem details.
+/// <c>McpProxy:Limits:MaxSessionsPerServer</c> — all as problem details. Then a 2026-07-28 tool call whose
+/// <c>Mcp-Param-*</c> headers contradict its arguments is refused as the SDK refuses its own (<see cref="ParamHeaders"/>).
 /// </summary>
 internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManager upstreams, AccessPolicy policy, DownstreamSessions sessions, IOptions<McpProxyOptions> options)
 {
@@ -23,6 +24,7 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManage
                 await refusal.ExecuteAsync(context);
                 return;
             }
+            if (await ParamHeaders.RejectMismatchAsync(context, (UpstreamConnection)context.Items[typeof(UpstreamConnection)]!)) return;
         }
         else if (endpoint?.Metadata.GetMetadata<AggregateEndpointMetadata>() is not null)
         {

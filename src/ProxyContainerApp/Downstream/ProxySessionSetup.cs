@@ -29,7 +29,7 @@ internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.Acce
             options.ServerInfo = upstream.ServerInfo ?? GatewayInfo;
             options.Capabilities = Clone(upstream.Capabilities);
             options.ServerInstructions = upstream.Instructions;
-            var relay = new ServerRelay(connection.Name, upstreams, _relayLogger);
+            var relay = new ServerRelay(connection.Name, upstreams, policy, _relayLogger);
             options.Filters.Message.IncomingFilters.Add(relay.Filter);
             context.Items[typeof(ServerRelay)] = relay;
         }

@@ -44,7 +44,14 @@ internal abstract partial class RelayFilter(ILogger logger)
     /// <summary>What the relay forwards to, for logs: a server name or the aggregate.</summary>
     protected abstract string Target { get; }
 
-    /// <summary>Produces the result of a relayed request for <paramref name="caller"/>, the session that sent it.</summary>
+    /// <summary>The caching hints this endpoint's answers may carry (2026-07-28 callers only).</summary>
+    protected abstract CachePolicy Caching { get; }
+
+    /// <summary>
+    /// Produces the result of a relayed request for <paramref name="caller"/>, the session that sent it. The result is
+    /// the caller's alone (2026-07-28 callers get it shaped in place), except that a 2025-11-25 caller may be handed a
+    /// shared node, such as the cached tool list.
+    /// </summary>
     protected abstract Task<JsonNode?> RelayAsync(JsonRpcRequest request, McpServer caller, CancellationToken cancellationToken);
 
     // The filter's server is bound to the request's transport, so a streamable-HTTP reply lands on its POST.
@@ -54,7 +61,9 @@ internal abstract partial class RelayFilter(ILogger logger)
         JsonRpcMessage reply;
         try
         {
-            reply = new JsonRpcResponse { Id = request.Id, Result = await RelayAsync(request, context.Server, cancellationToken) };
+            var result = await RelayAsync(request, context.Server, cancellationToken);
+            if (ResultShaper.SpeaksLatest(request, context.Server)) result = ResultShaper.ForLatest(result, request.Method, Caching);
+            reply = new JsonRpcResponse { Id = request.Id, Result = result };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -62,7 +71,9 @@ internal abstract partial class RelayFilter(ILogger logger)
         }
         catch (McpProtocolException ex)
         {
-            reply = Error(request, ex.ErrorCode, ex.Message);
+            var (code, data) = (ex.ErrorCode, ErrorData(ex));
+            if (ResultShaper.SpeaksLatest(request, context.Server)) (code, data) = ResultShaper.ErrorForLatest(request, code, data);
+            reply = Error(request, code, ex.Message, data);
         }
         catch (UpstreamException ex)
         {
@@ -78,8 +89,31 @@ internal abstract partial class RelayFilter(ILogger logger)
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} from session {SessionId} to {McpName} failed: {Error}")]
     private static partial void LogFailed(ILogger logger, string method, string? sessionId, string mcpName, string error);
 
-    private static JsonRpcError Error(JsonRpcRequest request, McpErrorCode code, string message) =>
-        new() { Id = request.Id, Error = new JsonRpcErrorDetail { Code = (int)code, Message = message } };
+    private static JsonRpcError Error(JsonRpcRequest request, McpErrorCode code, string message, JsonNode? data = null) =>
+        new() { Id = request.Id, Error = new JsonRpcErrorDetail { Code = (int)code, Message = message, Data = data } };
+
+    /// <summary>
+    /// The <c>data</c> of an upstream's JSON-RPC error, which the SDK client keeps as the exception's <see cref="Exception.Data"/>
+    /// entries (strings, numbers and booleans as such, anything else as <see cref="System.Text.Json.JsonElement"/>); null when it sent none.
+    /// </summary>
+    private static JsonObject? ErrorData(McpProtocolException ex)
+    {
+        if (ex.Data.Count == 0) return null;
+        var data = new JsonObject();
+        foreach (System.Collections.DictionaryEntry entry in ex.Data)
+        {
+            if (entry.Key is not string key) continue;
+            data[key] = entry.Value switch
+            {
+                System.Text.Json.JsonElement element => JsonNode.Parse(element.GetRawText()),
+                string text => text,
+                double number => number,
+                bool flag => flag,
+                _ => null,
+            };
+        }
+        return data;
+    }
 }
 
 /// <summary>Requests being relayed for one session, so a client's <c>notifications/cancelled</c> reaches the upstream call.</summary>

@@ -13,9 +13,13 @@ namespace McpServerless.Proxy.Downstream;
 /// The shared upstream is looked up by name on each request, so an update that swaps the connection is seen at
 /// once; a session of an <c>isolateSessions</c> server uses its own <see cref="Isolated"/> connection instead.
 /// </summary>
-internal sealed class ServerRelay(string name, UpstreamManager upstreams, ILogger logger) : RelayFilter(logger)
+internal sealed class ServerRelay(string name, UpstreamManager upstreams, Security.AccessPolicy policy, ILogger logger) : RelayFilter(logger)
 {
     protected override string Target => name;
+
+    protected override CachePolicy Caching => upstreams.TryGet(name, out var shared)
+        ? new(shared.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl, policy.AdmitsAnyone(shared.AccessRule))
+        : default;
 
     /// <summary>This session's own upstream connection, or null to use the server's shared one.</summary>
     public UpstreamConnection? Isolated { get; set; }
@@ -31,7 +35,11 @@ internal sealed class ServerRelay(string name, UpstreamManager upstreams, ILogge
             throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{name}' is not connected.");
 
         if (request.Method == RequestMethods.ToolsList)
-            return (upstream.Session ?? throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{name}' is not connected.")).ToolsResult;
+        {
+            var tools = (upstream.Session ?? throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{name}' is not connected.")).ToolsResult;
+            // The cached list is shared: a 2026-07-28 caller gets a copy to shape.
+            return ResultShaper.SpeaksLatest(request, caller) ? tools.DeepClone() : tools;
+        }
 
         if (request.Method == RequestMethods.ToolsCall && request.Params?["name"].AsString() is { } tool && !upstream.ToolFilter.Allows(tool))
             throw new McpProtocolException($"Unknown tool: '{tool}'.", McpErrorCode.InvalidParams);

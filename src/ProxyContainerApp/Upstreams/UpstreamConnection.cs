@@ -19,11 +19,19 @@ namespace McpServerless.Proxy.Upstreams;
 /// <summary>What a live upstream offers; replaced whole on reconnect or tools/list_changed, so readers never lock.</summary>
 public sealed record UpstreamSession(McpClient Client, Implementation? ServerInfo, ServerCapabilities Capabilities, string? Instructions, IReadOnlyList<Tool> Tools)
 {
-    private JsonNode? _toolsResult;
+    // Kept with the list it was made from: a copy made `with { Tools = ... }` after list_changed must not serve the old one.
+    private ToolsListing? _toolsResult;
 
     /// <summary>The <c>tools/list</c> result, serialized once per tool set: listing never goes upstream.</summary>
-    public JsonNode ToolsResult => _toolsResult ??= System.Text.Json.JsonSerializer.SerializeToNode(
-        new ListToolsResult { Tools = [.. Tools] }, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ListToolsResult)))!;
+    public JsonNode ToolsResult => (_toolsResult is { } cached && ReferenceEquals(cached.Tools, Tools) ? cached : _toolsResult = new(Tools)).Result;
+
+    private sealed class ToolsListing(IReadOnlyList<Tool> tools)
+    {
+        public IReadOnlyList<Tool> Tools { get; } = tools;
+
+        public JsonNode Result { get; } = System.Text.Json.JsonSerializer.SerializeToNode(
+            new ListToolsResult { Tools = [.. tools] }, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ListToolsResult)))!;
+    }
 }
 
 /// <summary>
@@ -415,10 +423,10 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             // and a shared connection has no one client to ask, so they are not advertised.
 #pragma warning disable MCP9005 // Sampling is deprecated from 2026-07-28 on, but current in the revision spoken upstream.
             SamplingHandler = (request, _, cancellationToken) => AskCallerAsync(RequestMethods.SamplingCreateMessage,
-                c => c.Sampling is not null, caller => caller.SampleAsync(request!, cancellationToken)),
+                c => c.Sampling is not null, new() { Sampling = new() }, caller => caller.SampleAsync(request!, cancellationToken)),
 #pragma warning restore MCP9005
             ElicitationHandler = (request, cancellationToken) => AskCallerAsync(RequestMethods.ElicitationCreate,
-                c => c.Elicitation is not null, caller => caller.ElicitAsync(request!, cancellationToken)),
+                c => c.Elicitation is not null, new() { Elicitation = new() }, caller => caller.ElicitAsync(request!, cancellationToken)),
             NotificationHandlers =
             [
                 new(NotificationMethods.ToolListChangedNotification, OnToolsChangedAsync),
@@ -462,7 +470,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     /// sign of that is who is waiting: exactly one session with requests in flight here is the one; with none or
     /// several the upstream gets a JSON-RPC error saying so, as it does when that client lacks the capability.
     /// </summary>
-    private async ValueTask<TResult> AskCallerAsync<TResult>(string method, Func<ClientCapabilities, bool> supports, Func<McpServer, ValueTask<TResult>> ask)
+    private async ValueTask<TResult> AskCallerAsync<TResult>(string method, Func<ClientCapabilities, bool> supports, ClientCapabilities required, Func<McpServer, ValueTask<TResult>> ask)
     {
         McpServer? sole = null;
         foreach (var caller in _callerCalls.Values.Select(c => c.Caller))
@@ -472,9 +480,15 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         }
         if (sole is null)
             throw new McpProtocolException($"No client session is waiting on MCP server '{Name}' to take this {method}.", McpErrorCode.InvalidRequest);
-        if (sole.SessionId is null) // 2026-07-28 replaces these requests with multi-round-trip results, which a shared upstream cannot give
+        var declared = sole.ClientCapabilities is { } capabilities && supports(capabilities);
+        if (sole.SessionId is null)
+        {
+            // A 2026-07-28 client that did not declare the capability gets the revision's own error, with its data.
+            if (!declared) throw new MissingRequiredClientCapabilityException(required, $"MCP server '{Name}' needs the client capability for {method}, which this request did not declare.");
+            // That revision replaces these requests with multi-round-trip results, which a shared upstream cannot give.
             throw new McpProtocolException($"The client session using MCP server '{Name}' is stateless (protocol {sole.NegotiatedProtocolVersion}) and cannot take {method}.", McpErrorCode.InvalidRequest);
-        if (sole.ClientCapabilities is not { } capabilities || !supports(capabilities))
+        }
+        if (!declared)
             throw new McpProtocolException($"The client session using MCP server '{Name}' does not support {method}.", McpErrorCode.InvalidRequest);
         return await ask(sole);
     }

@@ -63,4 +63,12 @@ public sealed record McpDefinition
     /// By default every session shares one connection. Not in the original gateway.
     /// </summary>
     public bool IsolateSessions { get; init; }
+
+    /// <summary>
+    /// How long 2026-07-28 clients may cache this server's <c>tools/list</c> answer (its <c>ttlMs</c>); the gateway
+    /// answers it from its own list, refreshed on <c>notifications/tools/list_changed</c>. Default one minute; 0
+    /// means re-list every time. Not in the original gateway.
+    /// </summary>
+    [JsonConverter(typeof(GoDurationJsonConverter))]
+    public TimeSpan? ToolsCacheTtl { get; init; }
 }

@@ -103,6 +103,10 @@ public sealed class AccessPolicy
     public AccessDecision AuthorizeMcp(HttpContext context, McpAccessRule rule) =>
         AuthorizeMcp(_clientIp.Resolve(context), BearerToken(context.Request), rule);
 
+    /// <summary>True when <paramref name="rule"/> lets any caller in: no address list and no token of any kind.</summary>
+    public bool AdmitsAnyone(McpAccessRule rule) =>
+        rule.AllowedIps.IsEmpty && !rule.RequireAuth && rule.Tokens.IsEmpty && _globalTokens.IsEmpty;
+
     /// <summary>The proxy rule for a caller already identified (an aggregated session checks each server this way).</summary>
     public AccessDecision AuthorizeMcp(IPAddress? client, ReadOnlySpan<char> token, McpAccessRule rule)
     {

@@ -71,6 +71,8 @@ public static partial class McpDefinitionValidator
         CheckDuration(errors, "timeout", definition.Timeout, TimeSpan.Zero);
         CheckDuration(errors, "reconnectDelay", definition.ReconnectDelay, TimeSpan.Zero);
         CheckDuration(errors, "healthCheckInterval", definition.HealthCheckInterval, MinHealthCheckInterval);
+        if (definition.ToolsCacheTtl is { } ttl && (ttl < TimeSpan.Zero || ttl > MaxDuration))
+            errors.Add("toolsCacheTtl", $"toolsCacheTtl must be between 0 and {Serialization.GoDuration.Format(MaxDuration)}.");
         if (definition.MaxReconnects is < 0 or > 10_000)
             errors.Add("maxReconnects", "maxReconnects must be between 0 (unlimited) and 10000.");
 

@@ -2,11 +2,24 @@ using McpServerless.Model;
 
 namespace McpServerless.Tests.Infrastructure;
 
-/// <summary>The SDK-built test MCP server (tests/TestMcpServer) and npm's server-everything, as real upstreams.</summary>
+/// <summary>The SDK-built test MCP server (tests/TestMcpServer), the conformance upstream (tests/ConformanceServer) and npm's server-everything, as real upstreams.</summary>
 public static class TestServers
 {
     /// <summary>The test server's assembly, built beside the tests in the same configuration.</summary>
-    public static string TestServerDll { get; } = FindTestServer();
+    public static string TestServerDll { get; } = FindBuilt("TestMcpServer", "McpServerless.TestMcpServer.dll");
+
+    /// <summary>The conformance upstream's assembly: the tools, resources and prompts the official conformance suite names.</summary>
+    public static string ConformanceServerDll { get; } = FindBuilt("ConformanceServer", "McpServerless.ConformanceServer.dll");
+
+    /// <summary>The conformance upstream over stdio.</summary>
+    public static McpDefinition ConformanceStdio(string name) => new()
+    {
+        Name = name,
+        Transport = McpTransport.Stdio,
+        Command = "dotnet",
+        Args = [ConformanceServerDll, "stdio"],
+        Timeout = TimeSpan.FromSeconds(20),
+    };
 
     public static McpDefinition Stdio(string name, Func<McpDefinition, McpDefinition>? adjust = null)
     {
@@ -40,13 +53,13 @@ public static class TestServers
         Timeout = TimeSpan.FromSeconds(20),
     };
 
-    private static string FindTestServer()
+    private static string FindBuilt(string project, string assembly)
     {
         var testBin = new DirectoryInfo(AppContext.BaseDirectory); // tests/McpServerless.Tests/bin/<configuration>/<tfm>/
         var configuration = testBin.Parent!.Name;
         var framework = testBin.Name;
         var testsDir = testBin.Parent.Parent!.Parent!.Parent!.FullName;
-        var dll = Path.Combine(testsDir, "TestMcpServer", "bin", configuration, framework, "McpServerless.TestMcpServer.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException($"The test MCP server is not built at {dll}.");
+        var dll = Path.Combine(testsDir, project, "bin", configuration, framework, assembly);
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"{project} is not built at {dll}.");
     }
 }

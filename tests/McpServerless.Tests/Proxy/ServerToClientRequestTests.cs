@@ -88,6 +88,34 @@ public sealed class ServerToClientRequestTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stateless_client_that_did_not_declare_the_capability_is_told_which_one()
+    {
+        // On the wire: the SDK's client does not read a JSON-RPC error from a 400 that streams it.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "tools/stream")
+        {
+            Content = new StringContent("""
+                {"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"ask","arguments":{"question":"Anyone there?"},
+                 "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}
+                """, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Accept.ParseAdd("application/json");
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        request.Headers.Add("MCP-Protocol-Version", "2026-07-28");
+        request.Headers.Add("Mcp-Method", "tools/call");
+        request.Headers.Add("Mcp-Name", "ask");
+
+        using var response = await _gateway.Http.SendAsync(request);
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        var body = await response.Content.ReadAsStringAsync();
+        using var message = JsonDocument.Parse(body[(body.IndexOf("data:", StringComparison.Ordinal) + 5)..]);
+        Assert.Equal(7, message.RootElement.GetProperty("id").GetInt32());
+        var error = message.RootElement.GetProperty("error");
+        Assert.Equal((int)McpErrorCode.MissingRequiredClientCapability, error.GetProperty("code").GetInt32());
+        Assert.True(error.GetProperty("data").GetProperty("requiredCapabilities").TryGetProperty("elicitation", out _), body);
+    }
+
+    [Fact]
     public async Task With_several_sessions_waiting_the_gateway_refuses_to_guess()
     {
         var elicited = false;

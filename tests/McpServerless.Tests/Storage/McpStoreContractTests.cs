@@ -170,6 +170,7 @@ public abstract class McpStoreContractTests : IAsyncLifetime
             HealthCheckInterval = TimeSpan.FromMinutes(1) + TimeSpan.FromSeconds(30),
             ToolFilter = new ToolFilter { Allow = ["read_*", "list?"], Deny = ["read_secret"] },
             IsolateSessions = true,
+            ToolsCacheTtl = TimeSpan.FromSeconds(20),
         };
         await Store.AddAsync(definition);
 

@@ -74,8 +74,8 @@ declare -A urls=([direct]="$upstream_url" [http]="$gateway_url/conformance-http/
 status=0
 for revision in "${revisions[@]}"; do
   expected="tests/conformance/expected-failures-$revision.txt"
-  # What passes directly may fail through the gateway only for the two temporary reasons.
-  gateway_only='!/^#/ && NF >= 3 && $2 !~ /direct/ && $0 !~ /(issue 11 part 1|revision-bridge issue)/'
+  # What passes directly may fail through the gateway only for the one temporary reason.
+  gateway_only='!/^#/ && NF >= 3 && $2 !~ /direct/ && $0 !~ /revision-bridge issue/'
   if awk "$gateway_only" "$expected" | grep -q .; then
     echo "conformance: $expected excuses gateway-only failures for other reasons:" >&2
     awk "$gateway_only" "$expected" >&2

@@ -28,4 +28,7 @@ public static class FunctionRoutes
     public const string Tools = Base + "/admin/tools";
 
     public const string Metrics = Base + "/admin/metrics";
+
+    /// <summary>The operator console and its files (<c>/gateway/ui/</c>), beside the admin API it calls.</summary>
+    public const string WebUi = Base + "/ui/{*path}";
 }

@@ -5,6 +5,7 @@ using McpServerless.ChangeFeed;
 using McpServerless.Metrics;
 using McpServerless.Model;
 using McpServerless.Storage;
+using McpServerless.WebUi;
 
 namespace McpServerless.Serialization;
 
@@ -25,4 +26,5 @@ namespace McpServerless.Serialization;
 [JsonSerializable(typeof(RegistryChange))]
 [JsonSerializable(typeof(McpInstanceReport))]
 [JsonSerializable(typeof(List<ToolInfo>))]
+[JsonSerializable(typeof(WebUiSettings))]
 public sealed partial class GatewayJson : JsonSerializerContext;

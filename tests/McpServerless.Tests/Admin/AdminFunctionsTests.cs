@@ -23,9 +23,9 @@ public sealed class AdminFunctionsTests
             route.StartsWith("admin", StringComparison.OrdinalIgnoreCase) || route.StartsWith("runtime", StringComparison.OrdinalIgnoreCase),
             $"reserved route: {route}"));
 
-        // Every local admin route exists below the base, plus /healthz at the root.
+        // Every local admin route exists below the base (the console too), plus /healthz at the root.
         Assert.Equal(
-            ["gateway/admin/mcps", "gateway/admin/mcps/{name}", "gateway/admin/metrics", "gateway/admin/tools", "gateway/healthz", "healthz"],
+            ["gateway/admin/mcps", "gateway/admin/mcps/{name}", "gateway/admin/metrics", "gateway/admin/tools", "gateway/healthz", "gateway/ui/{*path}", "healthz"],
             routes.Distinct().Order(StringComparer.Ordinal));
     }
 

@@ -53,7 +53,11 @@ public sealed class BrowserFixture : IAsyncLifetime
     }
 }
 
-[CollectionDefinition(Name)]
+/// <summary>
+/// The browser flows share one Chromium and run on their own, after the parallel tests: a browser, a gateway and
+/// node servers at once would otherwise eat the time budgets of the timing-sensitive tests beside them.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class BrowserCollection : ICollectionFixture<BrowserFixture>
 {
     public const string Name = "Browser";

@@ -34,7 +34,6 @@ export async function call(method, path, { body, ifMatch, token = credentials.to
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),
     cache: 'no-store',
-    credentials: 'omit',
     signal,
   });
   const data = await readBody(response);
@@ -71,6 +70,6 @@ export const admin = {
   remove: (name, version) => call('DELETE', mcpPath(name), { ifMatch: version }),
   tools: (signal) => call('GET', 'admin/tools', { signal }).then((r) => r.data.tools),
   metrics: (signal) => call('GET', 'admin/metrics', { signal }).then((r) => r.data),
-  health: () => fetch(new URL('healthz', root), { cache: 'no-store', credentials: 'omit' }).then((r) => r.json()),
-  settings: () => fetch('settings.json', { cache: 'no-store', credentials: 'omit' }).then((r) => r.json()),
+  health: () => fetch(new URL('healthz', root), { cache: 'no-store' }).then((r) => r.json()),
+  settings: () => fetch('settings.json', { cache: 'no-store' }).then((r) => r.json()),
 };

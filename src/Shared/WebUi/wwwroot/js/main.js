@@ -16,6 +16,7 @@ let settings;
 let shell = null;
 let disposeView = null;
 let detachShell = null;
+let lastPage = null;
 
 const routes = [
   [/^servers\/new$/, () => renderEditor(shell.view, null), 'servers'],
@@ -37,6 +38,10 @@ function route() {
   disposeView?.();
   shell.setActive(section);
   disposeView = render(...m.slice(1).map((p) => (p === undefined ? undefined : decodeURIComponent(p)))) ?? null;
+  // A new page starts at its top; picking a tool in a long list keeps the list where it was.
+  const page = path.split('/').slice(0, 2).join('/');
+  if (page !== lastPage) window.scrollTo(0, 0);
+  lastPage = page;
 }
 
 function start() {

@@ -1,6 +1,7 @@
 // A minimal MCP client over streamable HTTP (2025-11-25), for trying tools through the gateway's own proxy
 // endpoint: initialize, notifications/initialized, then requests whose answers come back as JSON or as an SSE
-// stream that may carry progress notifications first. One session per use, closed with DELETE.
+// stream that may carry progress notifications first. One session per use, closed with DELETE. Requests carry the
+// origin's cookies (fetch's default), so an ingress with session affinity keeps the session on one replica.
 
 const PROTOCOL_VERSION = '2025-11-25';
 
@@ -85,7 +86,7 @@ export class McpSession {
   async close() {
     if (!this.#sessionId) return;
     try {
-      await fetch(this.#url, { method: 'DELETE', headers: this.#headers(), credentials: 'omit' });
+      await fetch(this.#url, { method: 'DELETE', headers: this.#headers() });
     } catch {
       // nothing to do
     }
@@ -104,7 +105,7 @@ export class McpSession {
 
   async #post(message, signal) {
     const response = await fetch(this.#url, {
-      method: 'POST', headers: this.#headers(), body: JSON.stringify(message), credentials: 'omit', cache: 'no-store', signal,
+      method: 'POST', headers: this.#headers(), body: JSON.stringify(message), cache: 'no-store', signal,
     });
     if (!response.ok) {
       let problem = null;

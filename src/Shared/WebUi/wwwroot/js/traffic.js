@@ -89,8 +89,8 @@ function series(name, samples) {
     const at = samples[i].at;
     const minutes = (at - samples[i - 1].at) / 60000;
     const dc = b.calls - a.calls;
-    if (dc < 0 || minutes <= 0) {
-      // The gateway restarted or forgot the server: no rate for this interval.
+    if (dc < 0 || minutes <= 0 || samples[i - 1].snapshot.startedAt !== samples[i].snapshot.startedAt) {
+      // Another process answered (a restart, another replica) or it forgot the server: no rate for this interval.
       calls.push({ at, value: null }); errors.push({ at, value: null }); latency.push({ at, value: null });
       continue;
     }

@@ -110,6 +110,15 @@ public abstract class ConsoleFlowTests(BrowserFixture browser) : IAsyncLifetime
         await Expect(panel.Locator(".progress-text")).ToContainTextAsync("/ 3");
         await Expect(panel.Locator(".result pre")).ToContainTextAsync("completed", new() { Timeout = 20_000 });
 
+        // A long call can be cancelled from the panel; the panel frees up at once.
+        await panel.GetByLabel("duration").FillAsync("60");
+        await panel.GetByLabel("steps").FillAsync("60");
+        await panel.GetByRole(AriaRole.Button, new() { Name = "Run" }).ClickAsync();
+        await Expect(panel.Locator(".progress-text")).ToContainTextAsync("/ 60");
+        await panel.GetByRole(AriaRole.Button, new() { Name = "Cancel" }).ClickAsync();
+        await Expect(panel.Locator(".result.is-error")).ToContainTextAsync("Cancelled");
+        await Expect(panel.GetByRole(AriaRole.Button, new() { Name = "Run" })).ToBeEnabledAsync();
+
         // Images come back as data: URLs the CSP admits, decoded by the browser.
         await page.Locator(".tool-row[data-tool=\"get-tiny-image\"]").ClickAsync();
         await panel.GetByRole(AriaRole.Button, new() { Name = "Run" }).ClickAsync();

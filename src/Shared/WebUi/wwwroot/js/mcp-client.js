@@ -33,16 +33,15 @@ export class McpSession {
   constructor(url, { token } = {}) {
     this.#url = url;
     this.#token = token;
-    this.serverInfo = null;
   }
 
+  /** Initializes the session; resolves with the server's initialize result. */
   async open(signal) {
     const result = await this.request('initialize', {
       protocolVersion: PROTOCOL_VERSION,
       capabilities: {},
       clientInfo: { name: 'mcpserverless-console', version: '1.0' },
     }, { signal });
-    this.serverInfo = result.serverInfo ?? null;
     await this.notify('notifications/initialized', undefined, signal);
     return result;
   }

@@ -165,7 +165,7 @@ function tryPanel(tool, settings) {
         { signal: running.signal, onProgress: progress.update });
       mount(output, resultView(result, performance.now() - started));
     } catch (err) {
-      if (running.signal.aborted) session.cancel(session.lastRequestId, 'Cancelled from the console');
+      if (running.signal.aborted) await session.cancel(session.lastRequestId, 'Cancelled from the console');
       mount(output, errorView(err, running.signal.aborted));
     } finally {
       progress.stop();

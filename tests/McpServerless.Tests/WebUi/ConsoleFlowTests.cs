@@ -15,13 +15,15 @@ public abstract class ConsoleFlowTests(BrowserFixture browser) : IAsyncLifetime
 {
     private ConsoleHost _host = null!;
 
+    protected BrowserFixture Browser { get; } = browser;
+
     protected abstract Task<ConsoleHost> StartHostAsync();
 
     public async Task InitializeAsync() => _host = await StartHostAsync();
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
-    private Task<ConsolePage> OpenAsync() => ConsolePage.OpenAsync(browser, _host);
+    private Task<ConsolePage> OpenAsync() => ConsolePage.OpenAsync(Browser, _host);
 
     [Fact]
     public async Task Sign_in_refuses_a_wrong_token_and_keeps_the_right_one_in_session_storage_only()
@@ -212,6 +214,16 @@ public abstract class ConsoleFlowTests(BrowserFixture browser) : IAsyncLifetime
 public sealed class GatewayConsoleTests(BrowserFixture browser) : ConsoleFlowTests(browser)
 {
     protected override Task<ConsoleHost> StartHostAsync() => ConsoleHost.GatewayAsync();
+
+    [Fact]
+    public async Task A_gateway_without_admin_tokens_lets_its_own_machine_in_with_an_empty_token()
+    {
+        await using var host = await ConsoleHost.GatewayAsync(o => o.AdminTokens = []);
+        await using var console = await ConsolePage.OpenAsync(Browser, host);
+        await console.SignInAsync(token: "");
+        await Expect(console.Page.GetByRole(AriaRole.Heading, new() { Name = "No servers yet" })).ToBeVisibleAsync();
+        await console.FinishAsync("tokenless");
+    }
 }
 
 public sealed class FunctionsConsoleTests(BrowserFixture browser) : ConsoleFlowTests(browser)

@@ -1,3 +1,4 @@
+using McpServerless.Configuration;
 using McpServerless.Tests.Infrastructure;
 using McpServerless.Tests.Storage;
 
@@ -29,9 +30,9 @@ public sealed class ConsoleHost : IAsyncDisposable
     public bool TriesTools { get; }
 
     /// <summary>The one-process gateway: admin API, proxy and console together.</summary>
-    public static async Task<ConsoleHost> GatewayAsync()
+    public static async Task<ConsoleHost> GatewayAsync(Action<McpProxyOptions>? configure = null)
     {
-        var gateway = await GatewayHarness.StartAsync();
+        var gateway = await GatewayHarness.StartAsync(configure);
         return new ConsoleHost("gateway", gateway, triesTools: true, gateway);
     }
 

@@ -49,6 +49,7 @@ export function renderServers(view) {
     for (const [name, value] of next) rows.set(name, value);
     body.replaceChildren(...[...next.values()].map((r) => r.tr));
 
+    table.hidden = shown.length === 0;
     if (entries.length === 0) {
       mount(empty, h('div', { class: 'empty-state' },
         h('h2', {}, 'No servers yet'),

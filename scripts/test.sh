@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the tests need on a fresh machine of this kind, validates infra/bicep, then runs every test.
-#   redis-server (Debian package), and into .tools/node: Azurite, the reference MCP server
-#   ("server-everything"), the TypeScript MCP SDK and the peer gateways used by the benchmarks.
+#   Debian packages: redis-server, chromium (the console's browser tests) and fonts-inter (the console's font, so
+#   screenshots look as designed); into .tools/node: Azurite, the reference MCP server ("server-everything"), the
+#   TypeScript MCP SDK and the peer gateways used by the benchmarks.
 # Then the official MCP conformance suite, directly and through the gateway (scripts/conformance.sh, which installs
 # the runner and its Node 22 into .tools/conformance).
 # Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Admin") and skip the conformance runs.
@@ -9,11 +10,15 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-if ! command -v redis-server >/dev/null 2>&1; then
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -d /usr/share/fonts/opentype/inter ] || missing+=(fonts-inter)
+if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 tools="$root/.tools/node"

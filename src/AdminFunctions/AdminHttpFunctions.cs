@@ -1,4 +1,5 @@
 using McpServerless.Admin;
+using McpServerless.WebUi;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 
@@ -61,4 +62,9 @@ public sealed class AdminHttpFunctions(AdminApi api, MeteredAdminRequests reques
     public Task<IResult> Audit(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.Audit)] HttpRequest request) =>
         requests.RunAsync(FunctionRoutes.Audit, request, api.AuditAsync);
+
+    [Function(nameof(WebUi))]
+    public Task<IResult> WebUi(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = FunctionRoutes.WebUi)] HttpRequest request, string? path) =>
+        requests.RunAsync(FunctionRoutes.WebUi, request, r => Task.FromResult(WebUiAssets.Serve(r.HttpContext, path, WebUiSettings.AdminOnly)));
 }

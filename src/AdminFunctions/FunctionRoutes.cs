@@ -30,4 +30,7 @@ public static class FunctionRoutes
     public const string Metrics = Base + "/admin/metrics";
 
     public const string Audit = Base + "/admin/audit";
+
+    /// <summary>The operator console and its files (<c>/gateway/ui/</c>), beside the admin API it calls.</summary>
+    public const string WebUi = Base + "/ui/{*path}";
 }

@@ -4,6 +4,7 @@ using McpServerless.Configuration;
 using McpServerless.Hosting;
 using McpServerless.Proxy.Downstream;
 using McpServerless.Security;
+using McpServerless.WebUi;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
@@ -64,6 +65,7 @@ public static partial class GatewayHostExtensions
         admin.MapGet("/metrics", (HttpRequest r, AdminApi api) => api.MetricsAsync(r));
         admin.MapGet("/audit", (HttpRequest r, AdminApi api) => api.AuditAsync(r));
 
+        app.MapWebUi(WebUiSettings.Gateway);
         app.MapGatewayTelemetry();
         app.MapMcpProxy();
 

@@ -6,7 +6,8 @@ namespace McpServerless.Proxy.Hosting;
 
 /// <summary>
 /// The proxy's OpenTelemetry instruments, on the same meter as <see cref="GatewayMetrics"/>, plus one
-/// activity per relayed request. Recording costs a few struct operations when nobody listens.
+/// activity per relayed request; relayed requests are also tallied per server in <see cref="GatewayMetrics"/> for
+/// <c>GET /admin/metrics</c>. Recording costs a few struct and interlocked operations when nobody listens.
 /// </summary>
 public sealed class ProxyInstruments
 {
@@ -15,9 +16,11 @@ public sealed class ProxyInstruments
     private readonly Counter<long> _upstreamRequests;
     private readonly Histogram<double> _upstreamDuration;
     private readonly Counter<long> _reconnects;
+    private readonly GatewayMetrics _metrics;
 
-    public ProxyInstruments(IMeterFactory meterFactory)
+    public ProxyInstruments(IMeterFactory meterFactory, GatewayMetrics metrics)
     {
+        _metrics = metrics;
         Meter = meterFactory.Create(GatewayMetrics.MeterName);
         _upstreamRequests = Meter.CreateCounter<long>("mcp_gateway.upstream.requests", description: "Requests relayed to upstream MCP servers");
         _upstreamDuration = Meter.CreateHistogram<double>("mcp_gateway.upstream.request.duration", unit: "s", description: "Time upstream MCP servers took to answer");
@@ -33,6 +36,7 @@ public sealed class ProxyInstruments
         if (tool is not null) tags.Add("mcp.tool", tool);
         _upstreamRequests.Add(1, tags);
         _upstreamDuration.Record(elapsed.TotalSeconds, tags);
+        _metrics.RecordUpstreamCall(mcpName, failed: outcome is "error" or "timeout", elapsed);
     }
 
     public void RecordReconnect(string mcpName) => _reconnects.Add(1, new KeyValuePair<string, object?>("mcp.server", mcpName));

@@ -15,6 +15,7 @@ public sealed class GatewayMetrics
 
     private readonly ConcurrentDictionary<string, RequestTally> _byRoute = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RequestTally> _byMcp = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, UpstreamTally> _upstreams = new(StringComparer.Ordinal);
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
     private readonly TimeProvider _time;
@@ -44,8 +45,19 @@ public sealed class GatewayMetrics
         _duration.Record(elapsed.TotalSeconds, tags);
     }
 
+    /// <summary>
+    /// Tallies one request relayed to an upstream server (from either endpoint kind), so readers can tell the
+    /// server's call rate, failures and mean latency over any interval from two snapshots.
+    /// </summary>
+    public void RecordUpstreamCall(string mcpName, bool failed, TimeSpan elapsed) =>
+        _upstreams.GetOrAdd(mcpName, static _ => new()).Add(failed, elapsed);
+
     /// <summary>Stops tallying a server that was unregistered.</summary>
-    public void Forget(string mcpName) => _byMcp.TryRemove(mcpName, out _);
+    public void Forget(string mcpName)
+    {
+        _byMcp.TryRemove(mcpName, out _);
+        _upstreams.TryRemove(mcpName, out _);
+    }
 
     public MetricsSnapshot Snapshot(int registeredMcps, int connectedMcps)
     {
@@ -60,6 +72,7 @@ public sealed class GatewayMetrics
             TotalErrors = routes.Values.Sum(c => c.Errors),
             Routes = routes,
             Mcps = _byMcp.ToDictionary(p => p.Key, p => p.Value.Read(), StringComparer.Ordinal),
+            Upstreams = _upstreams.ToDictionary(p => p.Key, p => p.Value.Read(), StringComparer.Ordinal),
         };
     }
 
@@ -76,9 +89,29 @@ public sealed class GatewayMetrics
 
         public RequestCounts Read() => new(Volatile.Read(ref _requests), Volatile.Read(ref _errors));
     }
+
+    private sealed class UpstreamTally
+    {
+        private long _calls;
+        private long _errors;
+        private long _ticks;
+
+        public void Add(bool failed, TimeSpan elapsed)
+        {
+            Interlocked.Increment(ref _calls);
+            if (failed) Interlocked.Increment(ref _errors);
+            Interlocked.Add(ref _ticks, elapsed.Ticks);
+        }
+
+        public UpstreamCallCounts Read() =>
+            new(Volatile.Read(ref _calls), Volatile.Read(ref _errors), Math.Round(TimeSpan.FromTicks(Volatile.Read(ref _ticks)).TotalSeconds, 6));
+    }
 }
 
 public sealed record RequestCounts(long Requests, long Errors);
+
+/// <summary>Requests relayed to one upstream server since start: how many, how many failed or timed out, their summed duration.</summary>
+public sealed record UpstreamCallCounts(long Calls, long Errors, double DurationSeconds);
 
 public sealed record MetricsSnapshot
 {
@@ -97,6 +130,12 @@ public sealed record MetricsSnapshot
     /// <summary>Keyed by "METHOD /route/{pattern}".</summary>
     public required IReadOnlyDictionary<string, RequestCounts> Routes { get; init; }
 
-    /// <summary>Keyed by MCP server name.</summary>
+    /// <summary>HTTP requests on a server's own endpoints (<c>/{name}/…</c>), keyed by MCP server name.</summary>
     public required IReadOnlyDictionary<string, RequestCounts> Mcps { get; init; }
+
+    /// <summary>
+    /// Requests relayed upstream, from per-server and aggregated sessions alike, keyed by MCP server name. Empty on a
+    /// host without upstream connections (the Functions app).
+    /// </summary>
+    public IReadOnlyDictionary<string, UpstreamCallCounts> Upstreams { get; init; } = new Dictionary<string, UpstreamCallCounts>();
 }

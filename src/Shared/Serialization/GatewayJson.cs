@@ -6,6 +6,7 @@ using McpServerless.ChangeFeed;
 using McpServerless.Metrics;
 using McpServerless.Model;
 using McpServerless.Storage;
+using McpServerless.WebUi;
 
 namespace McpServerless.Serialization;
 
@@ -28,4 +29,5 @@ namespace McpServerless.Serialization;
 [JsonSerializable(typeof(List<ToolInfo>))]
 [JsonSerializable(typeof(AuditEntry))]
 [JsonSerializable(typeof(AuditPage))]
+[JsonSerializable(typeof(WebUiSettings))]
 public sealed partial class GatewayJson : JsonSerializerContext;

@@ -12,7 +12,7 @@ public static partial class McpDefinitionValidator
 {
     /// <summary>Path segments the gateway uses itself, so no server may take them as its name.</summary>
     public static readonly IReadOnlySet<string> ReservedNames =
-        new HashSet<string>(["admin", "healthz", "metrics", "mcp", "sse", "stream", "message", "messages"], StringComparer.OrdinalIgnoreCase);
+        new HashSet<string>(["admin", "healthz", "metrics", "mcp", "sse", "stream", "message", "messages", "ui"], StringComparer.OrdinalIgnoreCase);
 
     public const int MaxDescriptionLength = 1024;
     public const int MaxListEntries = 256;
@@ -79,6 +79,9 @@ public static partial class McpDefinitionValidator
         CheckList(errors, "authTokens", definition.AuthTokens, allowEmpty: false);
         if (definition.AuthTokens?.Any(t => t.Any(char.IsWhiteSpace)) == true)
             errors.Add("authTokens", "Tokens may not contain white space.");
+        // Left after restoring stored tokens, the mask would become a token anyone can guess.
+        if (definition.AuthTokens?.Contains(SecretRedaction.Mask) == true)
+            errors.Add("authTokens", $"'{SecretRedaction.Mask}' stands for a stored token only in a list of the stored length; enter every token again to remove one.");
         if (definition.AllowedIps is { } allowed)
         {
             CheckList(errors, "allowedIPs", allowed, allowEmpty: false);

@@ -116,6 +116,8 @@ public abstract class AdminApiTests : IAsyncLifetime
     [Theory]
     [InlineData("""{"transport":"stdio","command":"x"}""", "name")]
     [InlineData("""{"name":"admin","transport":"stdio","command":"x"}""", "name")]
+    [InlineData("""{"name":"ui","transport":"stdio","command":"x"}""", "name")]
+    [InlineData("""{"name":"a","transport":"stdio","command":"x","authTokens":["***"]}""", "authTokens")]
     [InlineData("""{"name":"a","command":"x"}""", "transport")]
     [InlineData("""{"name":"a","transport":"stdio"}""", "command")]
     [InlineData("""{"name":"a","transport":"streamable-http","url":"/relative"}""", "url")]
@@ -241,6 +243,19 @@ public abstract class AdminApiTests : IAsyncLifetime
         Assert.Equal("header-secret-1", stored!.Headers!["X-Api-Key"]);
         Assert.Equal(["token-secret-2"], stored.AuthTokens);
         Assert.Equal("edited", stored.Description);
+    }
+
+    [Fact]
+    public async Task A_masked_token_that_no_longer_lines_up_with_a_stored_one_is_refused_not_stored()
+    {
+        await _gateway.Admin.RegisterAsync(Definitions.Http("guarded") with { AuthTokens = ["token-one", "token-two"] });
+        var read = (await _gateway.Admin.GetAsync("guarded"))!;
+
+        // Dropping one of two masked tokens leaves no way to tell which stored token "***" means.
+        var ex = await Assert.ThrowsAsync<McpProxyClientException>(() => _gateway.Admin.UpdateAsync("guarded", read.Definition with { AuthTokens = ["***"] }));
+        Assert.Equal(HttpStatusCode.BadRequest, ex.StatusCode);
+        Assert.True(ex.Problem!.Errors.ContainsKey("authTokens"));
+        Assert.Equal(["token-one", "token-two"], (await _gateway.GetStoredAsync("guarded"))!.AuthTokens);
     }
 
     [Fact]

@@ -34,6 +34,30 @@ public sealed class LimitsAndTelemetryTests
     }
 
     [Fact]
+    public async Task Admin_metrics_tally_relayed_calls_per_server_from_both_endpoint_kinds()
+    {
+        await using var gateway = await GatewayHarness.StartAsync();
+        await gateway.Admin.RegisterAsync(TestServers.Stdio("tallied"));
+        await gateway.WaitConnectedAsync("tallied");
+        await using (var client = await gateway.ConnectAsync("tallied/stream"))
+        {
+            await client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "x" });
+            await client.CallToolAsync("sleep", new Dictionary<string, object?> { ["milliseconds"] = 200 });
+            await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("no-such-tool").AsTask());
+        }
+        await using (var aggregated = await gateway.ConnectAsync("mcp"))
+            await aggregated.CallToolAsync("tallied__echo", new Dictionary<string, object?> { ["message"] = "y" });
+
+        var upstream = (await gateway.Admin.GetMetricsAsync()).Upstreams["tallied"];
+        Assert.Equal(4, upstream.Calls);
+        Assert.Equal(1, upstream.Errors); // the upstream's JSON-RPC error; the others succeeded
+        Assert.InRange(upstream.DurationSeconds, 0.2, 30);
+
+        await gateway.Admin.UnregisterAsync("tallied");
+        Assert.False((await gateway.Admin.GetMetricsAsync()).Upstreams.ContainsKey("tallied"));
+    }
+
+    [Fact]
     public async Task The_admin_api_is_rate_limited_per_client()
     {
         await using var gateway = await GatewayHarness.StartAsync(o => o.Limits.AdminRequestsPerMinute = 3);

@@ -11,7 +11,7 @@ using ModelContextProtocol.Client;
 // .NET HTTP hop) and against the npm peers bridging the same stdio server. For every run it reads each involved
 // process's CPU time and memory from /proc. Traffic stays on loopback; every run is bounded in time. Usage:
 //   dotnet run -c Release --project bench/McpServerless.Bench -- [--quick] [--duration 10] [--sessions 1,8,32,128]
-//       [--warmup 3] [--only <scenario name part>] [--skip-peers] [--soak 300] [--session-scale 10000]
+//       [--warmup 3] [--only <name part>,<name part>] [--skip-peers] [--soak 300] [--session-scale 10000]
 var settings = BenchSettings.Parse(args);
 var root = RepositoryRoot();
 var nodeModules = Path.Combine(root, ".tools", "node", "node_modules");
@@ -72,7 +72,7 @@ if (!settings.SkipPeers)
     scenarios.Add(new(ScenarioNames.McpProxy, new Uri($"http://127.0.0.1:{mcpProxyPort}/mcp"), HttpTransportMode.StreamableHttp,
         [Participant.Process("mcp-proxy", mcpProxy.Id), Participant.ChildrenOf("upstream (stdio)", mcpProxy.Id), client]));
 }
-if (settings.Only is { } only) scenarios.RemoveAll(s => !s.Name.Contains(only, StringComparison.OrdinalIgnoreCase));
+if (settings.Only.Count > 0) scenarios.RemoveAll(s => !settings.Only.Any(part => s.Name.Contains(part, StringComparison.OrdinalIgnoreCase)));
 
 var results = new List<RunResult>();
 try

@@ -16,7 +16,7 @@ internal static class SessionScale
     public static async Task<SessionScaleResult> RunAsync(GatewayProcess gateway, string server, int count)
     {
         var endpoint = new Uri(gateway.BaseAddress, $"{server}/stream");
-        Console.WriteLine($"Opening {count} concurrent sessions on {endpoint.AbsolutePath} (gateway limit {count}) ...");
+        Console.WriteLine($"Opening {count} concurrent sessions on {endpoint.AbsolutePath} of a fresh gateway (PID {gateway.Process.Id}, limit {count}) ...");
         using var bound = new CancellationTokenSource(TimeSpan.FromMinutes(10));
         // One connection pool for all sessions, as one busy client host would have: each session's GET stream holds a
         // connection; calls share the rest.

@@ -106,7 +106,7 @@ try
     await File.WriteAllTextAsync(file, JsonSerializer.Serialize(
         new { machine = $"{Environment.ProcessorCount} cores", settings = settings.ToString(), loadAverage = new { before = loadBefore, afterRuns = loadAfterRuns }, summary, results, sessionScale = scale, soak },
         // A failed run has no latencies; NaN is written as "NaN" rather than failing the whole report.
-        new JsonSerializerOptions { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        new JsonSerializerOptions(JsonSerializerDefaults.Web) { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals }));
     BenchChart.Write(results, output);
     Console.WriteLine($"Wrote {file} and the chart beside it (latest.png, latest.svg)");
 }

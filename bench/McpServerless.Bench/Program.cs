@@ -95,7 +95,10 @@ try
     BenchReport.PrintTable(results);
     BenchReport.PrintSummary(summary);
     if (scale is not null)
+    {
         Console.WriteLine(FormattableString.Invariant($"Session scale: {scale.Opened}/{scale.Sessions} sessions in {scale.OpenSeconds:F1} s, gateway RSS {scale.RssBeforeMegabytes:F0} -> {scale.RssAfterMegabytes:F0} MB ({scale.KilobytesPerSession:F0} KB/session), {(scale.Passed ? "held within the limit, no errors" : "FAILED")}"));
+        if (!scale.Passed) Environment.ExitCode = 1; // a gateway that cannot hold its sessions is a failure, not a figure
+    }
     if (soak is not null)
         Console.WriteLine(FormattableString.Invariant($"Soak: {soak.Seconds:F0} s, {soak.Calls} calls, RSS {soak.RssStartMegabytes:F0} -> {soak.RssEndMegabytes:F0} MB (max {soak.RssMaxMegabytes:F0})"));
     Console.WriteLine($"Load average before {loadBefore}, after the runs {loadAfterRuns}.");

@@ -1,10 +1,9 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Net.Sockets;
 
 namespace McpServerless.Bench;
 
-/// <summary>A process the benchmark starts, measures through /proc and ends by its PID.</summary>
+/// <summary>A process the benchmark starts, waits for on its port, and ends by its PID (with its children).</summary>
 internal sealed class ChildProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -27,12 +26,6 @@ internal sealed class ChildProcess : IAsyncDisposable
         await child.WaitForPortAsync(port);
         return child;
     }
-
-    /// <summary>Resident memory of the process and its children (a peer may run the stdio server as its child), in bytes.</summary>
-    public long ResidentBytes() => TreePids().Sum(pid => ReadStatusKilobytes(pid, "VmRSS:") * 1024);
-
-    /// <summary>CPU time the process tree has used so far.</summary>
-    public TimeSpan CpuTime() => TimeSpan.FromSeconds(TreePids().Sum(CpuTicks) / 100.0);
 
     public async ValueTask DisposeAsync()
     {
@@ -62,47 +55,5 @@ internal sealed class ChildProcess : IAsyncDisposable
             }
         }
         throw new TimeoutException($"{_process.StartInfo.FileName} did not listen on {port}.");
-    }
-
-    private IEnumerable<int> TreePids()
-    {
-        var pending = new Stack<int>([_process.Id]);
-        while (pending.Count > 0)
-        {
-            var pid = pending.Pop();
-            yield return pid;
-            var children = $"/proc/{pid}/task/{pid}/children";
-            if (!File.Exists(children)) continue;
-            foreach (var child in File.ReadAllText(children).Split(' ', StringSplitOptions.RemoveEmptyEntries))
-                pending.Push(int.Parse(child, CultureInfo.InvariantCulture));
-        }
-    }
-
-    private static long ReadStatusKilobytes(int pid, string field)
-    {
-        try
-        {
-            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith(field, StringComparison.Ordinal));
-            return line is null ? 0 : long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
-
-    private static long CpuTicks(int pid)
-    {
-        try
-        {
-            // Fields after the parenthesised command: utime and stime are the 12th and 13th.
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
     }
 }

@@ -4,14 +4,28 @@ using ModelContextProtocol.Client;
 
 namespace McpServerless.Bench;
 
-/// <summary>One measured run: throughput, latency percentiles, errors, and what the measured process used.</summary>
+/// <summary>One measured run: throughput, latency percentiles, errors, and what each process of the scenario used.</summary>
 internal sealed record RunResult(
-    string Scenario, int Sessions, string Payload, double RequestsPerSecond, double P50Ms, double P95Ms, double P99Ms,
-    long Errors, double? RssMegabytes, double? CpuPercent)
+    string Scenario, int Sessions, string Payload, long Calls, double RequestsPerSecond, double P50Ms, double P95Ms, double P99Ms,
+    long Errors, IReadOnlyList<ProcessUsage> Processes)
 {
     /// <summary>Why the run could not be made (the peer fell over), or null.</summary>
     public string? Failure { get; init; }
+
+    public static RunResult Failed(Scenario scenario, int sessions, Payload payload, string reason) =>
+        new(scenario.Name, sessions, payload.Name, 0, 0, double.NaN, double.NaN, double.NaN, -1, []) { Failure = reason };
+
+    public ProcessUsage? Of(string role) => Processes.FirstOrDefault(p => p.Role == role);
+
+    /// <summary>The process the client talks to: the scenario's first.</summary>
+    public ProcessUsage Hop() => Processes[0];
 }
+
+/// <summary>
+/// What one process used during a run: CPU time per completed call (user + system, from /proc), the share of one
+/// core it kept busy, and its resident memory at the end.
+/// </summary>
+internal sealed record ProcessUsage(string Role, double CpuMicrosecondsPerCall, double CpuPercent, double RssMegabytes);
 
 /// <summary>Drives <c>tools/call</c> from N concurrent MCP sessions for a fixed time; every loop stops by itself.</summary>
 internal static class LoadDriver
@@ -19,13 +33,17 @@ internal static class LoadDriver
     /// <summary>The session-based revision every peer here speaks; clients of it are what gateways mostly serve.</summary>
     public const string ProtocolVersion = "2025-11-25";
 
-    public static Task<McpClient> ConnectAsync(Uri endpoint, HttpTransportMode mode, CancellationToken cancellationToken) =>
-        McpClient.CreateAsync(
-            new HttpClientTransport(new HttpClientTransportOptions { Endpoint = endpoint, TransportMode = mode }),
+    /// <summary>Opens a session; each has its own <see cref="HttpClient"/> (as separate clients would) unless one is shared.</summary>
+    public static Task<McpClient> ConnectAsync(Uri endpoint, HttpTransportMode mode, CancellationToken cancellationToken, HttpClient? sharedHttp = null)
+    {
+        var options = new HttpClientTransportOptions { Endpoint = endpoint, TransportMode = mode };
+        return McpClient.CreateAsync(
+            sharedHttp is null ? new HttpClientTransport(options) : new HttpClientTransport(options, sharedHttp),
             new McpClientOptions { ProtocolVersion = ProtocolVersion },
             cancellationToken: cancellationToken);
+    }
 
-    public static async Task<RunResult> RunAsync(Scenario scenario, int sessions, Payload payload, TimeSpan warmup, TimeSpan duration, ChildProcess? measured)
+    public static async Task<RunResult> RunAsync(Scenario scenario, int sessions, Payload payload, TimeSpan warmup, TimeSpan duration)
     {
         using var bound = new CancellationTokenSource(warmup + duration + TimeSpan.FromMinutes(2));
         var clients = new List<McpClient>();
@@ -40,17 +58,22 @@ internal static class LoadDriver
             // otherwise whichever scenario runs first pays for it.
             await DriveAsync(clients, scenario, payload, warmup, bound.Token);
 
-            var cpuBefore = measured?.CpuTime();
+            var ticksBefore = scenario.Processes.Select(p => p.CpuTicks()).ToArray();
             var started = Stopwatch.GetTimestamp();
             var perSession = await DriveAsync(clients, scenario, payload, duration, bound.Token);
             var elapsed = Stopwatch.GetElapsedTime(started);
+            var ticksAfter = scenario.Processes.Select(p => p.CpuTicks()).ToArray();
 
             var all = perSession.SelectMany(s => s.Latencies).Order().ToArray();
             double Percentile(double p) => all.Length == 0 ? double.NaN : all[Math.Min(all.Length - 1, (int)(p * all.Length))];
-            return new RunResult(scenario.Name, sessions, payload.Name, all.Length / elapsed.TotalSeconds,
-                Percentile(0.50), Percentile(0.95), Percentile(0.99), perSession.Sum(s => s.Errors),
-                measured is null ? null : measured.ResidentBytes() / 1048576.0,
-                measured is null ? null : (measured.CpuTime() - cpuBefore!.Value).TotalSeconds / elapsed.TotalSeconds * 100);
+            var usage = scenario.Processes.Select((process, i) =>
+            {
+                var cpuSeconds = (ticksAfter[i] - ticksBefore[i]) / ProcStat.TicksPerSecond;
+                return new ProcessUsage(process.Role, all.Length == 0 ? double.NaN : cpuSeconds * 1e6 / all.Length,
+                    cpuSeconds / elapsed.TotalSeconds * 100, process.ResidentBytes() / 1048576.0);
+            }).ToArray();
+            return new RunResult(scenario.Name, sessions, payload.Name, all.Length, all.Length / elapsed.TotalSeconds,
+                Percentile(0.50), Percentile(0.95), Percentile(0.99), perSession.Sum(s => s.Errors), usage);
         }
         finally
         {
@@ -88,14 +111,4 @@ internal static class LoadDriver
         var result = await client.CallToolAsync(scenario.ToolPrefix + payload.Tool, payload.Arguments, cancellationToken: cancellationToken);
         if (result.IsError == true) throw new McpException("the tool answered with an error");
     }
-}
-
-/// <summary>Where a run connects and how its tool is named there.</summary>
-internal sealed record Scenario(string Name, Uri Endpoint, HttpTransportMode Mode, string ToolPrefix = "", bool ThroughGateway = false);
-
-internal sealed record Payload(string Name, string Tool, IReadOnlyDictionary<string, object?> Arguments)
-{
-    public static readonly Payload Echo = new("echo", "echo", new Dictionary<string, object?> { ["message"] = "hello" });
-
-    public static readonly Payload Large = new("100KB", "big", new Dictionary<string, object?> { ["kilobytes"] = 100 });
 }

@@ -63,4 +63,7 @@ public sealed class TableStoreOptions
 
     /// <summary>Bounds each request including its single retry, so an outage answers within a few seconds.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Adjusts the Table client's options after the store's own (tests use it to lose a response).</summary>
+    internal Action<Azure.Data.Tables.TableClientOptions>? ConfigureClient { get; set; }
 }

@@ -270,4 +270,55 @@ public sealed class RedisMcpStoreContractTests(RedisFixture redis) : McpStoreCon
 public sealed class TableMcpStoreContractTests(AzuriteFixture azurite) : McpStoreContractTests
 {
     protected override IMcpStore CreateStore() => new TableMcpStore(azurite.Server.StoreOptions(UniqueName.Table()));
+
+    [Fact]
+    public async Task A_write_whose_answer_was_lost_is_not_reported_as_a_conflict_on_retry()
+    {
+        var lossy = new LoseFirstAnswer(HttpMethod.Post.Method, HttpMethod.Put.Method);
+        var options = azurite.Server.StoreOptions(UniqueName.Table());
+        options.ConfigureClient = client => client.AddPolicy(lossy, Azure.Core.HttpPipelinePosition.PerRetry);
+        var store = new TableMcpStore(options);
+        await store.ListAsync(); // creates the table, so the first POST below is the add
+
+        lossy.Arm();
+        var added = await store.AddAsync(Definitions.Stdio("lost-answer"));
+        Assert.True(lossy.Lost);
+        lossy.Arm();
+        var updated = await store.UpdateAsync(Definitions.Stdio("lost-answer") with { Description = "v2" }, added.Version);
+        Assert.True(lossy.Lost);
+
+        var stored = await store.GetAsync("lost-answer");
+        Assert.Equal("v2", stored!.Definition.Description);
+        Assert.Equal(updated.Version, stored.Version);
+        // Someone else's write is still a conflict.
+        await Assert.ThrowsAsync<McpAlreadyExistsException>(() => store.AddAsync(Definitions.Stdio("lost-answer")).AsTask());
+        await Assert.ThrowsAsync<McpVersionConflictException>(() => store.UpdateAsync(Definitions.Stdio("lost-answer"), added.Version).AsTask());
+    }
+
+    /// <summary>Lets one armed request of the given methods reach the service, then loses its answer, as a dropped connection would.</summary>
+    private sealed class LoseFirstAnswer(params string[] methods) : Azure.Core.Pipeline.HttpPipelinePolicy
+    {
+        private int _armed;
+
+        public bool Lost { get; private set; }
+
+        public void Arm()
+        {
+            Lost = false;
+            _armed = 1;
+        }
+
+        public override void Process(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline) =>
+            throw new NotSupportedException("The store is asynchronous.");
+
+        public override async ValueTask ProcessAsync(Azure.Core.HttpMessage message, ReadOnlyMemory<Azure.Core.Pipeline.HttpPipelinePolicy> pipeline)
+        {
+            await ProcessNextAsync(message, pipeline);
+            if (methods.Contains(message.Request.Method.Method) && Interlocked.Exchange(ref _armed, 0) == 1)
+            {
+                Lost = true;
+                throw new IOException("The connection was reset before the answer arrived.");
+            }
+        }
+    }
 }

@@ -27,6 +27,7 @@ internal sealed partial class TableConnection
         clientOptions.Retry.Mode = RetryMode.Fixed;
         clientOptions.Retry.Delay = TimeSpan.FromMilliseconds(200);
         clientOptions.Retry.NetworkTimeout = options.Timeout / 2;
+        options.ConfigureClient?.Invoke(clientOptions);
         Table = string.IsNullOrWhiteSpace(options.ConnectionString)
             ? new TableClient(options.Endpoint ?? throw new ArgumentException("A connection string or an endpoint is required.", nameof(options)),
                 tableName, AzureCredentials.Create(options.ManagedIdentityClientId), clientOptions)

@@ -15,11 +15,14 @@ namespace McpServerless.Storage.Table;
 /// partition <c>mcp</c> holds one entity per definition (row key = name, JSON in <c>Json</c>);
 /// partition <c>report-{name}</c> holds one entity per reporting instance.
 /// The entity's ETag is the version, and the service checks it on every conditional write.
+/// Each add or update stamps the entity with a write id: when a try lands but its answer is lost, the client's retry
+/// meets its own write (409 on add, 412 on update) and recognises it instead of reporting a conflict.
 /// </summary>
 public sealed class TableMcpStore : IMcpStore, IMcpReportStore
 {
     private const string DefinitionPartition = "mcp";
     private const string ReportPartitionPrefix = "report-";
+    private const string WriteIdProperty = "WriteId";
 
     // Partition keys sort as strings; '.' follows '-', so this bounds every report partition.
     private const string ReportPartitionEnd = "report.";
@@ -55,7 +58,7 @@ public sealed class TableMcpStore : IMcpStore, IMcpReportStore
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
-            throw new McpAlreadyExistsException(definition.Name);
+            return await OwnWriteAsync(entity, cancellationToken) ?? throw new McpAlreadyExistsException(definition.Name);
         }
     }
 
@@ -69,7 +72,7 @@ public sealed class TableMcpStore : IMcpStore, IMcpReportStore
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 412)
         {
-            throw Refusal(ex, definition.Name);
+            return (ex.Status == 412 ? await OwnWriteAsync(entity, cancellationToken) : null) ?? throw Refusal(ex, definition.Name);
         }
     }
 
@@ -123,9 +126,16 @@ public sealed class TableMcpStore : IMcpStore, IMcpReportStore
             {
                 [""] = [$"The definition is {json.Length} characters of JSON; Table storage holds at most {TableJson.MaxCharsPerProperty * TableJson.MaxProperties}."],
             });
-        var entity = new TableEntity(DefinitionPartition, definition.Name);
+        var entity = new TableEntity(DefinitionPartition, definition.Name) { [WriteIdProperty] = Guid.NewGuid().ToString("N") };
         TableJson.Write(entity, json);
         return entity;
+    }
+
+    /// <summary>The stored entry when the entity now stored is <paramref name="written"/> itself (an earlier try landed).</summary>
+    private async Task<StoredMcp?> OwnWriteAsync(TableEntity written, CancellationToken cancellationToken)
+    {
+        var current = await RunAsync(ct => _table.GetEntityIfExistsAsync<TableEntity>(written.PartitionKey, written.RowKey, cancellationToken: ct), cancellationToken);
+        return current.HasValue && current.Value!.GetString(WriteIdProperty) == written.GetString(WriteIdProperty) ? ToStored(current.Value) : null;
     }
 
     private static StoredMcp ToStored(TableEntity entity) =>

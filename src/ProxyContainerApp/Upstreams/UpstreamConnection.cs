@@ -42,6 +42,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
+    private readonly SecretRedactor _secrets;
     private readonly TimeProvider _time;
     private readonly string _instance;
     private readonly Action<UpstreamConnection> _onChanged;
@@ -80,8 +81,10 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         ToolFilter = new ToolFilterMatcher(Definition.ToolFilter);
         _instance = instance;
         _time = time;
-        _loggerFactory = loggerFactory;
-        _logger = loggerFactory.CreateLogger<UpstreamConnection>();
+        // Every error text is kept, returned and logged without the definition's header and env values (an upstream may echo them).
+        _secrets = SecretRedactor.For(Definition);
+        _loggerFactory = _secrets.IsEmpty ? loggerFactory : new RedactingLoggerFactory(loggerFactory, _secrets);
+        _logger = _loggerFactory.CreateLogger<UpstreamConnection>();
         _onChanged = onChanged;
     }
 
@@ -197,6 +200,10 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             outcome = "cancelled";
             throw;
         }
+        catch (McpProtocolException ex) when (_secrets.Reveals(ex.Message))
+        {
+            throw new McpProtocolException(_secrets.Redact(ex.Message), ex.ErrorCode);
+        }
         catch (Exception ex) when (ex is not McpProtocolException)
         {
             throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' failed during {method}: connection lost.", ex);
@@ -253,7 +260,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                LogGaveUp(_logger, Name, ex.Message);
+                LogGaveUp(_logger, Name, Describe(ex)!);
                 SetState(ConnectionState.Error, Describe(ex));
                 return;
             }
@@ -284,7 +291,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
                 {
                     _instruments.RecordReconnect(Name);
                     lock (_statusLock) _reconnectAttempts = args.AttemptNumber + 1;
-                    LogRetrying(_logger, Name, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception?.Message);
+                    LogRetrying(_logger, Name, args.AttemptNumber + 1, args.RetryDelay, Describe(args.Outcome.Exception));
                     SetState(ConnectionState.Connecting, Describe(args.Outcome.Exception));
                     return default;
                 },
@@ -349,7 +356,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         if (ended == closed)
         {
             var details = await closed;
-            return details.Exception?.Message ?? "the upstream closed the connection";
+            return Describe(details.Exception) ?? "the upstream closed the connection";
         }
         try
         {
@@ -445,7 +452,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                LogRelistFailed(_logger, Name, ex.Message);
+                LogRelistFailed(_logger, Name, Describe(ex)!);
             }
             await ForwardAsync(notification, _stopping.Token);
         }, CancellationToken.None);
@@ -518,17 +525,17 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         lock (_statusLock)
         {
             _state = state;
-            _lastError = error;
+            _lastError = error is null ? null : _secrets.Redact(error);
             if (state != ConnectionState.Connected) _connectedSince = null;
         }
         _onChanged(this);
     }
 
-    private static string? Describe(Exception? ex) => ex switch
+    private string? Describe(Exception? ex) => ex switch
     {
         null => null,
         OperationCanceledException => "timed out",
-        _ => ex.Message,
+        _ => _secrets.Redact(ex.Message),
     };
 
     private static TaskCompletionSource<UpstreamSession> NewConnectedSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -100,6 +100,9 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     public TimeSpan Timeout => Definition.Timeout ?? DefaultTimeout;
 
+    /// <summary>The largest message taken from this upstream: the server's own <c>maxResponseBytes</c>, else the gateway's limit.</summary>
+    public long MaxResponseBytes => Definition.MaxResponseBytes ?? _limits.MaxResponseBytes;
+
     /// <summary>Requests being relayed upstream right now.</summary>
     public long InFlight => _limits.MaxConcurrentRequests - _concurrency.GetStatistics()!.CurrentAvailablePermits;
 
@@ -199,6 +202,12 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         {
             outcome = "cancelled";
             throw;
+        }
+        catch (Exception ex) when (Find<UpstreamMessageTooLargeException>(ex) is not null)
+        {
+            outcome = "too_large";
+            LogOversized(_logger, Name, MaxResponseBytes);
+            throw new UpstreamException(McpErrorCode.InternalError, TooLargeMessage, ex);
         }
         catch (McpProtocolException ex) when (_secrets.Reveals(ex.Message))
         {
@@ -304,7 +313,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         timeout.CancelAfter(Timeout);
 
-        var transport = UpstreamTransports.Create(Definition, Timeout, _loggerFactory, OnReceived);
+        var transport = UpstreamTransports.Create(Definition, Timeout, MaxResponseBytes, _loggerFactory, OnReceived);
         McpClient client;
         try
         {
@@ -491,10 +500,33 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     // Runs in the SDK's read loop, in arrival order: progress is queued on its call before that call's response can
     // complete it, so SendAsync forwards every update sent before the answer.
-    private void OnReceived(JsonRpcMessage message)
+    private JsonRpcMessage? OnReceived(JsonRpcMessage message)
     {
+        // HTTP responses are held to the limit while they are read; a stdio line is only seen whole, so it is measured here.
+        if (Definition.Transport == McpTransport.Stdio && IsOversized(message)) return Oversized(message);
         if (message is JsonRpcNotification { Method: NotificationMethods.ProgressNotification } progress) RouteProgress(progress);
+        return message;
     }
+
+    private bool IsOversized(JsonRpcMessage message) => message switch
+    {
+        JsonRpcResponse response => JsonSize.Exceeds(response.Result, MaxResponseBytes),
+        JsonRpcRequest request => JsonSize.Exceeds(request.Params, MaxResponseBytes),
+        JsonRpcNotification notification => JsonSize.Exceeds(notification.Params, MaxResponseBytes),
+        _ => false,
+    };
+
+    // A response becomes the error its caller gets; anything else over the limit is dropped.
+    private JsonRpcError? Oversized(JsonRpcMessage message)
+    {
+        LogOversized(_logger, Name, MaxResponseBytes);
+        OversizedGarbage.Reclaim();
+        return message is JsonRpcResponse response
+            ? new JsonRpcError { Id = response.Id, Error = new JsonRpcErrorDetail { Code = (int)McpErrorCode.InternalError, Message = TooLargeMessage } }
+            : null;
+    }
+
+    private string TooLargeMessage => $"MCP server '{Name}' answered with a message over MaxResponseBytes ({MaxResponseBytes} bytes); the call was ended.";
 
     private void RouteProgress(JsonRpcNotification notification)
     {
@@ -537,6 +569,15 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         OperationCanceledException => "timed out",
         _ => _secrets.Redact(ex.Message),
     };
+
+    private static T? Find<T>(Exception? ex) where T : Exception
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is T found) return found;
+        }
+        return null;
+    }
 
     private static TaskCompletionSource<UpstreamSession> NewConnectedSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -584,12 +625,15 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not relist the tools of MCP server {McpName}: {Error}")]
     private static partial void LogRelistFailed(ILogger logger, string mcpName, string error);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MCP server {McpName} sent a message over MaxResponseBytes ({Limit} bytes); it was not relayed")]
+    private static partial void LogOversized(ILogger logger, string mcpName, long limit);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "A progress notification from MCP server {McpName} could not be delivered: {Error}")]
     private static partial void LogProgressLost(ILogger logger, string mcpName, string error);
 }
 
-/// <summary>How many requests one upstream connection carries at once, and how many more may wait.</summary>
-public sealed record UpstreamLimits(int MaxConcurrentRequests, int QueuedRequests);
+/// <summary>How many requests one upstream connection carries at once, how many more may wait, and its largest message by default.</summary>
+public sealed record UpstreamLimits(int MaxConcurrentRequests, int QueuedRequests, long MaxResponseBytes);
 
 /// <summary>A request the gateway could not complete upstream; becomes a JSON-RPC error for the caller.</summary>
 public sealed class UpstreamException(McpErrorCode code, string message, Exception? inner = null) : Exception(message, inner)

@@ -71,6 +71,12 @@ public sealed class GatewayLimits
     /// </summary>
     public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Largest single message the gateway takes from an upstream, in bytes (a server's <c>maxResponseBytes</c> may
+    /// override it); a larger one ends the call it answers with a JSON-RPC error.
+    /// </summary>
+    public long MaxResponseBytes { get; set; } = 16 * 1024 * 1024;
+
     /// <summary>Requests one upstream connection carries at once.</summary>
     public int MaxConcurrentUpstreamRequests { get; set; } = 256;
 

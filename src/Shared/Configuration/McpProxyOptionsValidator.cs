@@ -1,5 +1,6 @@
 using System.Net;
 using McpServerless.Security;
+using McpServerless.Validation;
 using Microsoft.Extensions.Options;
 
 namespace McpServerless.Configuration;
@@ -33,6 +34,8 @@ public sealed class McpProxyOptionsValidator : IValidateOptions<McpProxyOptions>
             || limits.QueuedUpstreamRequests < 0 || limits.AdminRequestsPerMinute < 1)
             failures.Add($"{prefix}:Limits values must be positive (MaxRequestBodyBytes at least 1024, QueuedUpstreamRequests may be 0).");
 
+        if (limits.MaxResponseBytes is < McpDefinitionValidator.MinResponseBytes or > McpDefinitionValidator.MaxResponseBytes)
+            failures.Add($"{prefix}:Limits:MaxResponseBytes must be between {McpDefinitionValidator.MinResponseBytes} and {McpDefinitionValidator.MaxResponseBytes}.");
         if (limits.SessionIdleTimeout < TimeSpan.FromSeconds(1) || limits.SessionIdleTimeout > TimeSpan.FromDays(1))
             failures.Add($"{prefix}:Limits:SessionIdleTimeout must be between one second and one day.");
 

@@ -21,6 +21,9 @@ public static partial class McpDefinitionValidator
     public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(1);
     public static readonly TimeSpan MinHealthCheckInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>Bounds of <c>maxResponseBytes</c>: 1 KiB to 128 MiB (one JSON string the gateway can still write downstream).</summary>
+    public const long MinResponseBytes = 1024, MaxResponseBytes = 128 * 1024 * 1024;
+
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
     private static partial Regex NamePattern();
 
@@ -72,6 +75,8 @@ public static partial class McpDefinitionValidator
         CheckDuration(errors, "timeout", definition.Timeout, MinDuration);
         CheckDuration(errors, "reconnectDelay", definition.ReconnectDelay, MinDuration);
         CheckDuration(errors, "healthCheckInterval", definition.HealthCheckInterval, MinHealthCheckInterval);
+        if (definition.MaxResponseBytes is < MinResponseBytes or > MaxResponseBytes)
+            errors.Add("maxResponseBytes", $"maxResponseBytes must be between {MinResponseBytes} and {MaxResponseBytes}.");
         if (definition.MaxReconnects is < 0 or > 10_000)
             errors.Add("maxReconnects", "maxReconnects must be between 0 (unlimited) and 10000.");
 

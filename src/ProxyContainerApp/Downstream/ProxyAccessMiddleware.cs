@@ -8,7 +8,8 @@ namespace McpServerless.Proxy.Downstream;
 /// (global tokens, then the server's <c>requireAuth</c>/<c>authTokens</c>/<c>allowedIPs</c>), a request on a session
 /// that is not the caller's own on this route is 404, a new session beyond <c>McpProxy:Limits</c> is 503, and so is a
 /// server that is not connected within its timeout — all as problem details. These checks run on every request, so
-/// a revoked token or a narrowed allow-list ends a caller's access to its open sessions at once.
+/// a revoked token or a narrowed allow-list ends a caller's access to its open sessions at once. A POST body that is
+/// not UTF-8 JSON is refused here as well (<see cref="JsonRpcBodyCheck"/>).
 /// </summary>
 internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManager upstreams, AccessPolicy policy, SessionAdmission admission)
 {
@@ -70,6 +71,11 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManage
 
         try
         {
+            if (HttpMethods.IsPost(context.Request.Method) && await JsonRpcBodyCheck.CheckAsync(context.Request, context.RequestAborted) is { } badBody)
+            {
+                await badBody.ExecuteAsync(context);
+                return;
+            }
             if (upstream is not null && await WaitConnectedAsync(context, upstream) is { } unavailable)
             {
                 await unavailable.ExecuteAsync(context);

@@ -58,6 +58,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     private long _calls;
 
     private volatile UpstreamSession? _session;
+    private JsonNode? _toolsBeforeReconnect; // the last session's tools/list result, compared with the next session's
     private ConnectionState _state = ConnectionState.Disconnected;
     private string? _lastError;
     private DateTimeOffset? _connectedSince;
@@ -275,6 +276,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             }
 
             var reason = await MonitorAsync(session, stopping);
+            _toolsBeforeReconnect = _session?.ToolsResult;
             _session = null;
             _connected = NewConnectedSignal();
             await session.Client.DisposeAsync();
@@ -338,6 +340,9 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             SetState(ConnectionState.Connected, null);
             _connected.TrySetResult(session);
             LogConnected(_logger, Name, session.Tools.Count);
+            // Sessions kept the old list through the outage; what changed meanwhile is news to them.
+            if (Interlocked.Exchange(ref _toolsBeforeReconnect, null) is { } before && !JsonNode.DeepEquals(before, session.ToolsResult))
+                await ForwardAsync(new JsonRpcNotification { Method = NotificationMethods.ToolListChangedNotification }, stopping);
             return session;
         }
         catch

@@ -194,15 +194,15 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             if (call is not null) await call.ProgressForwardedAsync();
             return response;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            outcome = "timeout";
-            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' did not answer {method} within {Serialization.GoDuration.Format(Timeout)}.");
-        }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             outcome = "cancelled";
             throw;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            outcome = "timeout";
+            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' did not answer {method} within {Serialization.GoDuration.Format(Timeout)}.");
         }
         catch (Exception ex) when (Find<UpstreamMessageTooLargeException>(ex) is not null)
         {
@@ -216,7 +216,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         }
         catch (Exception ex) when (ex is not McpProtocolException)
         {
-            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' failed during {method}: connection lost.", ex);
+            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' {Failure(ex)} during {method}.", ex);
         }
         finally
         {
@@ -574,6 +574,16 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         OperationCanceledException => "timed out",
         _ => _secrets.Redact(ex.Message),
     };
+
+    /// <summary>What went wrong with a request the upstream did not answer with a JSON-RPC result or error.</summary>
+    private string Failure(Exception ex) => Find<HttpRequestException>(ex) is { StatusCode: { } status } http
+        ? $"answered HTTP {(int)status} ({_secrets.Redact(http.Message)})"
+        : Find<TimeoutException>(ex) is not null
+            ? "did not answer in time"
+            // The SDK cancels the calls of a session whose transport closed.
+            : ex is IOException or ObjectDisposedException or OperationCanceledException or ClientTransportClosedException || ex.InnerException is IOException || _session is null
+                ? "lost its connection"
+                : $"failed ({Describe(ex)})";
 
     private static T? Find<T>(Exception? ex) where T : Exception
     {

@@ -22,6 +22,9 @@ internal static class ProxyEndpoints
         services.AddSingleton<IMcpRuntimeView>(sp => sp.GetRequiredService<UpstreamManager>());
         services.AddSingleton<ProxySessionSetup>();
 
+        // The SDK's session manager names session ids when it reaps idle sessions; an id is a credential, so only its
+        // warnings and errors are logged.
+        services.Configure<LoggerFilterOptions>(o => o.AddFilter("ModelContextProtocol.AspNetCore.StatefulSessionManager", LogLevel.Warning));
         services.AddMcpServer().WithHttpTransport();
         services.AddOptions<HttpServerTransportOptions>().Configure<ProxySessionSetup, IOptions<McpProxyOptions>, TimeProvider>((transport, setup, gateway, time) =>
         {

@@ -4,6 +4,7 @@ using McpServerless.Proxy.Downstream;
 using McpServerless.Tests.Infrastructure;
 using McpServerless.Tests.Proxy;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
 namespace McpServerless.Tests.Sessions;
@@ -42,15 +43,22 @@ public sealed class SessionLimitTests
     public async Task Reaping_an_isolated_session_ends_its_upstream_process()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var logs = new LogCapture(); // at the levels a deployment logs
         await using var gateway = await GatewayHarness.StartAsync(o => o.Limits.SessionIdleTimeout = TimeSpan.FromMinutes(1),
-            configureBuilder: b => b.Services.AddSingleton<TimeProvider>(clock));
+            configureBuilder: b =>
+            {
+                b.Services.AddSingleton<TimeProvider>(clock);
+                b.Logging.AddProvider(logs);
+            });
         await gateway.Admin.RegisterAsync(TestServers.Stdio("iso", d => d with { IsolateSessions = true }));
         await gateway.WaitConnectedAsync("iso");
 
         var pids = new List<int>();
+        var ids = new List<string>();
         for (var i = 0; i < 2; i++)
         {
             var id = await RawMcp.InitializeAsync(gateway.Http, "iso/stream");
+            ids.Add(id);
             var (status, body) = await RawMcp.SendAsync(gateway.Http, "iso/stream", id, body: """{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"whoami"}}""");
             Assert.Equal(200, status);
             pids.Add(PidFrom(body));
@@ -61,6 +69,7 @@ public sealed class SessionLimitTests
 
         foreach (var pid in pids) await Eventually.ExitedAsync(pid, "the reaped session's upstream process to exit");
         await Eventually.GetAsync(() => Task.FromResult(Sessions(gateway).CountOf("iso")), n => n == 0, "the reaped sessions to be gone");
+        Assert.DoesNotContain(logs.Lines, line => ids.Any(id => line.Contains(id, StringComparison.Ordinal)));
     }
 
     [Fact]

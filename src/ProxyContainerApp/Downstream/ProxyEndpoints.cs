@@ -1,6 +1,6 @@
+using McpServerless.Configuration;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Registry;
-using McpServerless.Configuration;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.AspNetCore;
 

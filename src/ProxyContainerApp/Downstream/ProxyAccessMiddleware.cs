@@ -1,76 +1,123 @@
-using McpServerless.Configuration;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
-using Microsoft.Extensions.Options;
 
 namespace McpServerless.Proxy.Downstream;
 
 /// <summary>
 /// Runs before any MCP work on the proxy endpoints: an unknown server is 404, a refused caller 401/403
-/// (global tokens, then the server's <c>requireAuth</c>/<c>authTokens</c>/<c>allowedIPs</c>), and a server
-/// that is not connected within its timeout is 503, and so is a new session beyond
-/// <c>McpProxy:Limits:MaxSessionsPerServer</c> — all as problem details. Then a 2026-07-28 tool call whose
-/// <c>Mcp-Param-*</c> headers contradict its arguments is refused as the SDK refuses its own (<see cref="ParamHeaders"/>).
+/// (global tokens, then the server's <c>requireAuth</c>/<c>authTokens</c>/<c>allowedIPs</c>), a request on a session
+/// that is not the caller's own on this route is 404, a new session beyond <c>McpProxy:Limits</c> is 503, and so is a
+/// server that is not connected within its timeout — all as problem details. These checks run on every request, so
+/// a revoked token or a narrowed allow-list ends a caller's access to its open sessions at once. A POST body that is
+/// not UTF-8 JSON is refused here as well (<see cref="JsonRpcBodyCheck"/>). Then a 2026-07-28 tool
+/// call whose <c>Mcp-Param-*</c> headers contradict its arguments is refused as the SDK refuses its own
+/// (<see cref="ParamHeaders"/>).
 /// </summary>
-internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManager upstreams, AccessPolicy policy, DownstreamSessions sessions, IOptions<McpProxyOptions> options)
+internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManager upstreams, AccessPolicy policy, SessionAdmission admission)
 {
     public async Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
+        string server;
+        UpstreamConnection? upstream = null;
         if (endpoint?.Metadata.GetMetadata<ServerEndpointMetadata>() is not null)
         {
-            if (await AdmitToServerAsync(context) is { } refusal)
+            server = context.GetRouteValue("name") as string ?? "";
+            if (Authorize(context, server, out upstream) is { } refusal)
             {
                 await refusal.ExecuteAsync(context);
                 return;
             }
-            if (await ParamHeaders.RejectMismatchAsync(context, (UpstreamConnection)context.Items[typeof(UpstreamConnection)]!)) return;
         }
         else if (endpoint?.Metadata.GetMetadata<AggregateEndpointMetadata>() is not null)
         {
+            server = DownstreamSessions.Aggregate;
             var decision = policy.AuthorizeMcp(context, McpAccessRule.Open);
             if (!decision.IsAllowed)
             {
                 await AccessPolicy.Deny(context, decision).ExecuteAsync(context);
                 return;
             }
-            if (SessionLimitReached(context, DownstreamSessions.Aggregate) is { } full)
-            {
-                await full.ExecuteAsync(context);
-                return;
-            }
             context.Items[typeof(CallerIdentity)] = new CallerIdentity(policy.ResolveClientIp(context), AccessPolicy.BearerToken(context.Request).ToString());
         }
-        await next(context);
+        else
+        {
+            await next(context);
+            return;
+        }
+
+        var route = SessionRoute.Of(context, server);
+        SessionSlot? slot = null;
+        if (route.SessionIdOf(context.Request) is { } sessionId)
+        {
+            if (!admission.IsOwnedBy(sessionId, SessionOwner.Of(context, route, policy)))
+            {
+                await SessionNotFound().ExecuteAsync(context);
+                return;
+            }
+        }
+        else if (route.OpensSession(context.Request))
+        {
+            slot = admission.TryReserve(SessionOwner.Of(context, route, policy), out var refusal);
+            if (slot is null)
+            {
+                context.Response.Headers.RetryAfter = "5";
+                await Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Too many sessions", detail: refusal).ExecuteAsync(context);
+                return;
+            }
+            context.Items[typeof(SessionSlot)] = slot;
+            // A legacy SSE stream names its session id in its first event: nothing is sent before the id is bound to
+            // its owner, or the client's first message could arrive before the gateway knows whose session it is.
+            if (route.LegacySse) context.Response.OnStarting(() => slot.Settled);
+        }
+
+        try
+        {
+            if (HttpMethods.IsPost(context.Request.Method) && await JsonRpcBodyCheck.CheckAsync(context.Request, context.RequestAborted) is { } badBody)
+            {
+                await badBody.ExecuteAsync(context);
+                return;
+            }
+            if (upstream is not null && await WaitConnectedAsync(context, upstream) is { } unavailable)
+            {
+                await unavailable.ExecuteAsync(context);
+                return;
+            }
+            if (upstream is not null && await ParamHeaders.RejectMismatchAsync(context, upstream)) return;
+            await next(context);
+        }
+        finally
+        {
+            slot?.FreeIfUnused();
+        }
     }
 
-    private async Task<IResult?> AdmitToServerAsync(HttpContext context)
+    private IResult? Authorize(HttpContext context, string name, out UpstreamConnection? upstream)
     {
-        var name = context.GetRouteValue("name") as string ?? "";
-        if (!upstreams.TryGet(name, out var upstream))
+        if (!upstreams.TryGet(name, out var found))
+        {
+            upstream = null;
             return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No MCP server named '{name}' is registered.");
+        }
+        upstream = found;
+        var decision = policy.AuthorizeMcp(context, found.AccessRule);
+        return decision.IsAllowed ? null : AccessPolicy.Deny(context, decision);
+    }
 
-        var decision = policy.AuthorizeMcp(context, upstream.AccessRule);
-        if (!decision.IsAllowed) return AccessPolicy.Deny(context, decision);
-        if (SessionLimitReached(context, name) is { } full) return full;
-
+    private static async Task<IResult?> WaitConnectedAsync(HttpContext context, UpstreamConnection upstream)
+    {
         if (await upstream.WaitConnectedAsync(upstream.Timeout, context.RequestAborted) is null)
         {
             context.Response.Headers.RetryAfter = "5";
             return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Upstream unavailable",
-                detail: $"MCP server '{name}' is not connected{(upstream.Status.LastError is { } error ? $": {error}" : ".")}");
+                detail: $"MCP server '{upstream.Name}' is not connected{(upstream.Status.LastError is { } error ? $": {error}" : ".")}");
         }
         context.Items[typeof(UpstreamConnection)] = upstream;
         return null;
     }
 
-    private IResult? SessionLimitReached(HttpContext context, string name)
-    {
-        var opensSession = (HttpMethods.IsPost(context.Request.Method) && !context.Request.Headers.ContainsKey("Mcp-Session-Id"))
-            || (HttpMethods.IsGet(context.Request.Method) && context.Request.Path.Value?.EndsWith("/sse", StringComparison.Ordinal) == true);
-        if (!opensSession || sessions.CountOf(name) < options.Value.Limits.MaxSessionsPerServer) return null;
-        context.Response.Headers.RetryAfter = "5";
-        return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Too many sessions",
-            detail: $"The gateway holds its limit of {options.Value.Limits.MaxSessionsPerServer} sessions here; close one or retry later.");
-    }
+    // The same answer whether the id never existed, has ended, or belongs to another route or caller: an id reveals nothing.
+    private static IResult SessionNotFound() =>
+        Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Session not found",
+            detail: "No such session here; open a new one with initialize.");
 }

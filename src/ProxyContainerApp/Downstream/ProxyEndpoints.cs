@@ -1,5 +1,7 @@
+using McpServerless.Configuration;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Registry;
+using Microsoft.Extensions.Options;
 using ModelContextProtocol.AspNetCore;
 
 namespace McpServerless.Proxy.Downstream;
@@ -14,15 +16,23 @@ internal static class ProxyEndpoints
     public static IServiceCollection AddMcpProxy(this IServiceCollection services)
     {
         services.AddSingleton<DownstreamSessions>();
+        services.AddSingleton<SessionAdmission>();
         services.AddSingleton<UpstreamManager>();
         services.AddHostedService(sp => sp.GetRequiredService<UpstreamManager>());
         services.AddSingleton<IMcpRuntimeView>(sp => sp.GetRequiredService<UpstreamManager>());
         services.AddSingleton<ProxySessionSetup>();
 
+        // The SDK's session manager names session ids when it reaps idle sessions; an id is a credential, so only its
+        // warnings and errors are logged.
+        services.Configure<LoggerFilterOptions>(o => o.AddFilter("ModelContextProtocol.AspNetCore.StatefulSessionManager", LogLevel.Warning));
         services.AddMcpServer().WithHttpTransport();
-        services.AddOptions<HttpServerTransportOptions>().Configure<ProxySessionSetup>((transport, setup) =>
+        services.AddOptions<HttpServerTransportOptions>().Configure<ProxySessionSetup, IOptions<McpProxyOptions>, TimeProvider>((transport, setup, gateway, time) =>
         {
             transport.SessionMode = HttpServerSessionMode.StatefulForInitializeClients;
+#pragma warning disable MCP9006 // Reaping idle sessions is what keeps abandoned clients from holding slots and isolated upstreams.
+            transport.IdleTimeout = gateway.Value.Limits.SessionIdleTimeout;
+#pragma warning restore MCP9006
+            transport.TimeProvider = time;
 #pragma warning disable MCP9004 // /{name}/sse is part of the product: clients that only speak 2024-11-05 use it, behind the gateway's auth.
             transport.EnableLegacySse = true;
 #pragma warning restore MCP9004

@@ -50,12 +50,16 @@ internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.Acce
     }
 
     /// <summary>
-    /// Runs a session. On an <c>isolateSessions</c> server a session with an id gets its own upstream connection for
-    /// its lifetime; stateless (2026-07-28) requests have no session to isolate and use the shared one.
+    /// Runs a session, holding the slot it was admitted on (see <see cref="SessionAdmission"/>) until it ends. On an
+    /// <c>isolateSessions</c> server a session with an id gets its own upstream connection for its lifetime; stateless
+    /// (2026-07-28) requests have no session to isolate and use the shared one.
     /// </summary>
     public async Task RunAsync(HttpContext context, McpServer server, CancellationToken cancellationToken)
     {
         var name = context.GetRouteValue("name") as string ?? DownstreamSessions.Aggregate;
+        // Bound before anything is awaited: the SDK calls this as it creates the session, before its id reaches the client.
+        using var slot = server.SessionId is not null ? context.Items[typeof(SessionSlot)] as SessionSlot : null;
+        slot?.Bind(server.SessionId!);
         // The current connection, not the one the session was admitted on: an update just before must not leave this
         // session on the old definition, as it is not yet among the sessions an update ends.
         if (context.Items[typeof(ServerRelay)] is not ServerRelay relay || server.SessionId is null

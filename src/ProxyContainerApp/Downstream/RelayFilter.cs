@@ -57,7 +57,7 @@ internal abstract partial class RelayFilter(ILogger logger)
     // The filter's server is bound to the request's transport, so a streamable-HTTP reply lands on its POST.
     private async Task AnswerAsync(MessageContext context, JsonRpcRequest request, CancellationToken cancellationToken)
     {
-        LogRelaying(logger, request.Method, context.Server.SessionId, Target);
+        LogRelaying(logger, request.Method, new SessionLogTag(context.Server.SessionId), Target);
         JsonRpcMessage reply;
         try
         {
@@ -77,17 +77,17 @@ internal abstract partial class RelayFilter(ILogger logger)
         }
         catch (UpstreamException ex)
         {
-            LogFailed(logger, request.Method, context.Server.SessionId, Target, ex.Message);
+            LogFailed(logger, request.Method, new SessionLogTag(context.Server.SessionId), Target, ex.Message);
             reply = Error(request, ex.Code, ex.Message);
         }
         await context.Server.SendMessageAsync(reply, cancellationToken);
     }
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Relaying {Method} from session {SessionId} to {McpName}")]
-    private static partial void LogRelaying(ILogger logger, string method, string? sessionId, string mcpName);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Relaying {Method} from session {Session} to {McpName}")]
+    private static partial void LogRelaying(ILogger logger, string method, SessionLogTag session, string mcpName);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} from session {SessionId} to {McpName} failed: {Error}")]
-    private static partial void LogFailed(ILogger logger, string method, string? sessionId, string mcpName, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Method} from session {Session} to {McpName} failed: {Error}")]
+    private static partial void LogFailed(ILogger logger, string method, SessionLogTag session, string mcpName, string error);
 
     private static JsonRpcError Error(JsonRpcRequest request, McpErrorCode code, string message, JsonNode? data = null) =>
         new() { Id = request.Id, Error = new JsonRpcErrorDetail { Code = (int)code, Message = message, Data = data } };
@@ -114,6 +114,16 @@ internal abstract partial class RelayFilter(ILogger logger)
         }
         return data;
     }
+}
+
+/// <summary>
+/// A session as logs name it: the first 8 hex digits of the SHA-256 of its id, enough to follow one session through a
+/// log, computed only when a message is written. The id itself works as a credential, so it is never logged.
+/// </summary>
+internal readonly struct SessionLogTag(string? sessionId)
+{
+    public override string ToString() => sessionId is null ? "(stateless)"
+        : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sessionId)))[..8];
 }
 
 /// <summary>Requests being relayed for one session, so a client's <c>notifications/cancelled</c> reaches the upstream call.</summary>

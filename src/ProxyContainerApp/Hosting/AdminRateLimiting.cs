@@ -6,7 +6,11 @@ using Microsoft.Extensions.Options;
 
 namespace McpServerless.Proxy.Hosting;
 
-/// <summary>A fixed window of <c>McpProxy:Limits:AdminRequestsPerMinute</c> per client address on the admin API; excess gets 429 problem details.</summary>
+/// <summary>
+/// A fixed window of <c>McpProxy:Limits:AdminRequestsPerMinute</c> on the admin API, per authenticated caller (its
+/// token) and, for requests the admin policy refuses, per client address, so a flood of bad requests from an address
+/// never uses up a real admin's window; excess gets 429 problem details.
+/// </summary>
 internal static class AdminRateLimiting
 {
     public const string PolicyName = "admin";
@@ -18,8 +22,12 @@ internal static class AdminRateLimiting
             limiter.AddPolicy(PolicyName, context =>
             {
                 var perMinute = context.RequestServices.GetRequiredService<IOptions<McpProxyOptions>>().Value.Limits.AdminRequestsPerMinute;
-                var client = context.RequestServices.GetRequiredService<AccessPolicy>().ResolveClientIp(context)?.ToString() ?? "unknown";
-                return RateLimitPartition.GetFixedWindowLimiter(client, _ => new FixedWindowRateLimiterOptions
+                var policy = context.RequestServices.GetRequiredService<AccessPolicy>();
+                var address = policy.ResolveClientIp(context)?.ToString() ?? "unknown";
+                var partition = policy.AuthorizeAdmin(context).IsAllowed
+                    ? $"caller:{TokenSet.Fingerprint(AccessPolicy.BearerToken(context.Request)) ?? address}"
+                    : $"address:{address}";
+                return RateLimitPartition.GetFixedWindowLimiter(partition, _ => new FixedWindowRateLimiterOptions
                 {
                     PermitLimit = perMinute,
                     Window = TimeSpan.FromMinutes(1),
@@ -30,7 +38,7 @@ internal static class AdminRateLimiting
             {
                 rejected.HttpContext.Response.Headers.RetryAfter = "60";
                 await Results.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many requests",
-                    detail: "The admin API rate limit for your address was reached; retry after a minute.").ExecuteAsync(rejected.HttpContext);
+                    detail: "The admin API rate limit was reached; retry after a minute.").ExecuteAsync(rejected.HttpContext);
             };
         });
 }

@@ -7,10 +7,12 @@ namespace McpServerless.Proxy.Upstreams;
 
 /// <summary>
 /// Wraps an SDK client transport so <see cref="UpstreamConnection"/> sees each incoming message in the order the
-/// upstream sent it. The SDK dispatches messages concurrently, so without this a response may overtake the progress
-/// notifications sent before it. The wrapper also owns the inner transport and disposes it with the session.
+/// upstream sent it, and may replace or drop it before the SDK does anything with it. The SDK dispatches messages
+/// concurrently, so without this a response may overtake the progress notifications sent before it. The wrapper also
+/// owns the inner transport and disposes it with the session.
 /// </summary>
-internal sealed class ObservedClientTransport(IClientTransport inner, Action<JsonRpcMessage> observe) : IClientTransport, IAsyncDisposable
+/// <param name="observe">Returns the message to pass on (the one given, or a replacement), or null to drop it.</param>
+internal sealed class ObservedClientTransport(IClientTransport inner, Func<JsonRpcMessage, JsonRpcMessage?> observe) : IClientTransport, IAsyncDisposable
 {
     public string Name => inner.Name;
 
@@ -19,7 +21,7 @@ internal sealed class ObservedClientTransport(IClientTransport inner, Action<Jso
 
     public ValueTask DisposeAsync() => inner is IAsyncDisposable disposable ? disposable.DisposeAsync() : default;
 
-    private sealed class Session(ITransport session, ObservedClientTransport owner, Action<JsonRpcMessage> observe) : ITransport
+    private sealed class Session(ITransport session, ObservedClientTransport owner, Func<JsonRpcMessage, JsonRpcMessage?> observe) : ITransport
     {
         public string? SessionId => session.SessionId;
 
@@ -36,15 +38,20 @@ internal sealed class ObservedClientTransport(IClientTransport inner, Action<Jso
     }
 
     // The SDK's read loop calls TryRead in arrival order, before it hands each message to its own task.
-    private sealed class ObservedReader(ChannelReader<JsonRpcMessage> reader, Action<JsonRpcMessage> observe) : ChannelReader<JsonRpcMessage>
+    private sealed class ObservedReader(ChannelReader<JsonRpcMessage> reader, Func<JsonRpcMessage, JsonRpcMessage?> observe) : ChannelReader<JsonRpcMessage>
     {
         public override Task Completion => reader.Completion;
 
         public override bool TryRead([MaybeNullWhen(false)] out JsonRpcMessage item)
         {
-            if (!reader.TryRead(out item)) return false;
-            observe(item);
-            return true;
+            while (reader.TryRead(out var read))
+            {
+                if (observe(read) is not { } passed) continue;
+                item = passed;
+                return true;
+            }
+            item = null;
+            return false;
         }
 
         public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default) => reader.WaitToReadAsync(cancellationToken);

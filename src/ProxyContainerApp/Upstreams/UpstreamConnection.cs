@@ -50,6 +50,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
+    private readonly SecretRedactor _secrets;
     private readonly TimeProvider _time;
     private readonly string _instance;
     private readonly Action<UpstreamConnection> _onChanged;
@@ -65,6 +66,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     private long _calls;
 
     private volatile UpstreamSession? _session;
+    private JsonNode? _toolsBeforeReconnect; // the last session's tools/list result, compared with the next session's
     private ConnectionState _state = ConnectionState.Disconnected;
     private string? _lastError;
     private DateTimeOffset? _connectedSince;
@@ -88,8 +90,10 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         ToolFilter = new ToolFilterMatcher(Definition.ToolFilter);
         _instance = instance;
         _time = time;
-        _loggerFactory = loggerFactory;
-        _logger = loggerFactory.CreateLogger<UpstreamConnection>();
+        // Every error text is kept, returned and logged without the definition's header and env values (an upstream may echo them).
+        _secrets = SecretRedactor.For(Definition);
+        _loggerFactory = _secrets.IsEmpty ? loggerFactory : new RedactingLoggerFactory(loggerFactory, _secrets);
+        _logger = _loggerFactory.CreateLogger<UpstreamConnection>();
         _onChanged = onChanged;
     }
 
@@ -104,6 +108,9 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     public ToolFilterMatcher ToolFilter { get; }
 
     public TimeSpan Timeout => Definition.Timeout ?? DefaultTimeout;
+
+    /// <summary>The largest message taken from this upstream: the server's own <c>maxResponseBytes</c>, else the gateway's limit.</summary>
+    public long MaxResponseBytes => Definition.MaxResponseBytes ?? _limits.MaxResponseBytes;
 
     /// <summary>Requests being relayed upstream right now.</summary>
     public long InFlight => _limits.MaxConcurrentRequests - _concurrency.GetStatistics()!.CurrentAvailablePermits;
@@ -195,19 +202,29 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             if (call is not null) await call.ProgressForwardedAsync();
             return response;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            outcome = "timeout";
-            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' did not answer {method} within {Serialization.GoDuration.Format(Timeout)}.");
-        }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             outcome = "cancelled";
             throw;
         }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            outcome = "timeout";
+            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' did not answer {method} within {Serialization.GoDuration.Format(Timeout)}.");
+        }
+        catch (Exception ex) when (Find<UpstreamMessageTooLargeException>(ex) is not null)
+        {
+            outcome = "too_large";
+            LogOversized(_logger, Name, MaxResponseBytes);
+            throw new UpstreamException(McpErrorCode.InternalError, TooLargeMessage, ex);
+        }
+        catch (McpProtocolException ex) when (_secrets.Reveals(ex.Message))
+        {
+            throw new McpProtocolException(_secrets.Redact(ex.Message), ex.ErrorCode);
+        }
         catch (Exception ex) when (ex is not McpProtocolException)
         {
-            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' failed during {method}: connection lost.", ex);
+            throw new UpstreamException(McpErrorCode.InternalError, $"MCP server '{Name}' {Failure(ex)} during {method}.", ex);
         }
         finally
         {
@@ -261,12 +278,13 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             }
             catch (Exception ex)
             {
-                LogGaveUp(_logger, Name, ex.Message);
+                LogGaveUp(_logger, Name, Describe(ex)!);
                 SetState(ConnectionState.Error, Describe(ex));
                 return;
             }
 
             var reason = await MonitorAsync(session, stopping);
+            _toolsBeforeReconnect = _session?.ToolsResult;
             _session = null;
             _connected = NewConnectedSignal();
             await session.Client.DisposeAsync();
@@ -292,7 +310,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
                 {
                     _instruments.RecordReconnect(Name);
                     lock (_statusLock) _reconnectAttempts = args.AttemptNumber + 1;
-                    LogRetrying(_logger, Name, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception?.Message);
+                    LogRetrying(_logger, Name, args.AttemptNumber + 1, args.RetryDelay, Describe(args.Outcome.Exception));
                     SetState(ConnectionState.Connecting, Describe(args.Outcome.Exception));
                     return default;
                 },
@@ -305,7 +323,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         timeout.CancelAfter(Timeout);
 
-        var transport = UpstreamTransports.Create(Definition, Timeout, _loggerFactory, OnReceived);
+        var transport = UpstreamTransports.Create(Definition, Timeout, MaxResponseBytes, _loggerFactory, OnReceived);
         McpClient client;
         try
         {
@@ -330,6 +348,9 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             SetState(ConnectionState.Connected, null);
             _connected.TrySetResult(session);
             LogConnected(_logger, Name, session.Tools.Count);
+            // Sessions kept the old list through the outage; what changed meanwhile is news to them.
+            if (Interlocked.Exchange(ref _toolsBeforeReconnect, null) is { } before && !JsonNode.DeepEquals(before, session.ToolsResult))
+                await ForwardAsync(new JsonRpcNotification { Method = NotificationMethods.ToolListChangedNotification }, stopping);
             return session;
         }
         catch
@@ -357,7 +378,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         if (ended == closed)
         {
             var details = await closed;
-            return details.Exception?.Message ?? "the upstream closed the connection";
+            return Describe(details.Exception) ?? "the upstream closed the connection";
         }
         try
         {
@@ -453,7 +474,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                LogRelistFailed(_logger, Name, ex.Message);
+                LogRelistFailed(_logger, Name, Describe(ex)!);
             }
             await ForwardAsync(notification, _stopping.Token);
         }, CancellationToken.None);
@@ -498,10 +519,33 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     // Runs in the SDK's read loop, in arrival order: progress is queued on its call before that call's response can
     // complete it, so SendAsync forwards every update sent before the answer.
-    private void OnReceived(JsonRpcMessage message)
+    private JsonRpcMessage? OnReceived(JsonRpcMessage message)
     {
+        // HTTP responses are held to the limit while they are read; a stdio line is only seen whole, so it is measured here.
+        if (Definition.Transport == McpTransport.Stdio && IsOversized(message)) return Oversized(message);
         if (message is JsonRpcNotification { Method: NotificationMethods.ProgressNotification } progress) RouteProgress(progress);
+        return message;
     }
+
+    private bool IsOversized(JsonRpcMessage message) => message switch
+    {
+        JsonRpcResponse response => JsonSize.Exceeds(response.Result, MaxResponseBytes),
+        JsonRpcRequest request => JsonSize.Exceeds(request.Params, MaxResponseBytes),
+        JsonRpcNotification notification => JsonSize.Exceeds(notification.Params, MaxResponseBytes),
+        _ => false,
+    };
+
+    // A response becomes the error its caller gets; anything else over the limit is dropped.
+    private JsonRpcError? Oversized(JsonRpcMessage message)
+    {
+        LogOversized(_logger, Name, MaxResponseBytes);
+        OversizedGarbage.Reclaim();
+        return message is JsonRpcResponse response
+            ? new JsonRpcError { Id = response.Id, Error = new JsonRpcErrorDetail { Code = (int)McpErrorCode.InternalError, Message = TooLargeMessage } }
+            : null;
+    }
+
+    private string TooLargeMessage => $"MCP server '{Name}' answered with a message over MaxResponseBytes ({MaxResponseBytes} bytes); the call was ended.";
 
     private void RouteProgress(JsonRpcNotification notification)
     {
@@ -532,18 +576,37 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         lock (_statusLock)
         {
             _state = state;
-            _lastError = error;
+            _lastError = error is null ? null : _secrets.Redact(error);
             if (state != ConnectionState.Connected) _connectedSince = null;
         }
         _onChanged(this);
     }
 
-    private static string? Describe(Exception? ex) => ex switch
+    private string? Describe(Exception? ex) => ex switch
     {
         null => null,
         OperationCanceledException => "timed out",
-        _ => ex.Message,
+        _ => _secrets.Redact(ex.Message),
     };
+
+    /// <summary>What went wrong with a request the upstream did not answer with a JSON-RPC result or error.</summary>
+    private string Failure(Exception ex) => Find<HttpRequestException>(ex) is { StatusCode: { } status } http
+        ? $"answered HTTP {(int)status} ({_secrets.Redact(http.Message)})"
+        : Find<TimeoutException>(ex) is not null
+            ? "did not answer in time"
+            // The SDK cancels the calls of a session whose transport closed.
+            : ex is IOException or ObjectDisposedException or OperationCanceledException or ClientTransportClosedException || ex.InnerException is IOException || _session is null
+                ? "lost its connection"
+                : $"failed ({Describe(ex)})";
+
+    private static T? Find<T>(Exception? ex) where T : Exception
+    {
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is T found) return found;
+        }
+        return null;
+    }
 
     private static TaskCompletionSource<UpstreamSession> NewConnectedSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -591,12 +654,15 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not relist the tools of MCP server {McpName}: {Error}")]
     private static partial void LogRelistFailed(ILogger logger, string mcpName, string error);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MCP server {McpName} sent a message over MaxResponseBytes ({Limit} bytes); it was not relayed")]
+    private static partial void LogOversized(ILogger logger, string mcpName, long limit);
+
     [LoggerMessage(Level = LogLevel.Debug, Message = "A progress notification from MCP server {McpName} could not be delivered: {Error}")]
     private static partial void LogProgressLost(ILogger logger, string mcpName, string error);
 }
 
-/// <summary>How many requests one upstream connection carries at once, and how many more may wait.</summary>
-public sealed record UpstreamLimits(int MaxConcurrentRequests, int QueuedRequests);
+/// <summary>How many requests one upstream connection carries at once, how many more may wait, and its largest message by default.</summary>
+public sealed record UpstreamLimits(int MaxConcurrentRequests, int QueuedRequests, long MaxResponseBytes);
 
 /// <summary>A request the gateway could not complete upstream; becomes a JSON-RPC error for the caller.</summary>
 public sealed class UpstreamException(McpErrorCode code, string message, Exception? inner = null) : Exception(message, inner)

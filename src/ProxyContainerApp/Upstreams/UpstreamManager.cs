@@ -182,7 +182,7 @@ public sealed partial class UpstreamManager(
         return connection;
     }
 
-    private UpstreamLimits Limits => new(options.Value.Limits.MaxConcurrentUpstreamRequests, options.Value.Limits.QueuedUpstreamRequests);
+    private UpstreamLimits Limits => new(options.Value.Limits.MaxConcurrentUpstreamRequests, options.Value.Limits.QueuedUpstreamRequests, options.Value.Limits.MaxResponseBytes);
 
     private async ValueTask RemoveAsync(string name)
     {

@@ -8,10 +8,11 @@ namespace McpServerless.Proxy.Upstreams;
 internal static class UpstreamTransports
 {
     /// <param name="observe">Shown each incoming message in arrival order (see <see cref="ObservedClientTransport"/>).</param>
-    public static ObservedClientTransport Create(McpDefinition definition, TimeSpan connectTimeout, ILoggerFactory loggerFactory, Action<JsonRpcMessage> observe) =>
-        new(CreateInner(definition, connectTimeout, loggerFactory), observe);
+    /// <param name="maxMessageBytes">Enforced while an HTTP upstream's responses are read (see <see cref="MessageSizeLimitHandler"/>).</param>
+    public static ObservedClientTransport Create(McpDefinition definition, TimeSpan connectTimeout, long maxMessageBytes, ILoggerFactory loggerFactory, Func<JsonRpcMessage, JsonRpcMessage?> observe) =>
+        new(CreateInner(definition, connectTimeout, maxMessageBytes, loggerFactory), observe);
 
-    private static IClientTransport CreateInner(McpDefinition definition, TimeSpan connectTimeout, ILoggerFactory loggerFactory)
+    private static IClientTransport CreateInner(McpDefinition definition, TimeSpan connectTimeout, long maxMessageBytes, ILoggerFactory loggerFactory)
     {
         if (definition.Transport == McpTransport.Stdio)
         {
@@ -32,6 +33,6 @@ internal static class UpstreamTransports
             TransportMode = definition.Transport == McpTransport.Sse ? HttpTransportMode.Sse : HttpTransportMode.StreamableHttp,
             AdditionalHeaders = definition.Headers?.ToDictionary(p => p.Key, p => p.Value),
             ConnectionTimeout = connectTimeout,
-        }, loggerFactory);
+        }, new HttpClient(new MessageSizeLimitHandler(maxMessageBytes)), loggerFactory, ownsHttpClient: true);
     }
 }

@@ -72,6 +72,24 @@ public sealed class GatewayLimits
     /// <summary>Open downstream sessions per server (and on the aggregated endpoint); more get 503.</summary>
     public int MaxSessionsPerServer { get; set; } = 1000;
 
+    /// <summary>
+    /// Open downstream sessions one caller may hold per server (and on the aggregated endpoint); more get 503. A caller
+    /// is its bearer token, or its address when it sends none.
+    /// </summary>
+    public int MaxSessionsPerCaller { get; set; } = 100;
+
+    /// <summary>
+    /// How long a streamable-HTTP session may go without a request (an open GET stream counts as one) before the
+    /// gateway ends it, with its isolated upstream connection. A legacy SSE session lasts as long as its stream.
+    /// </summary>
+    public TimeSpan SessionIdleTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Largest single message the gateway takes from an upstream, in bytes (a server's <c>maxResponseBytes</c> may
+    /// override it); a larger one ends the call it answers with a JSON-RPC error.
+    /// </summary>
+    public long MaxResponseBytes { get; set; } = 16 * 1024 * 1024;
+
     /// <summary>Requests one upstream connection carries at once.</summary>
     public int MaxConcurrentUpstreamRequests { get; set; } = 256;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using McpServerless.Security;
+using McpServerless.Validation;
 using Microsoft.Extensions.Options;
 
 namespace McpServerless.Configuration;
@@ -29,10 +30,14 @@ public sealed class McpProxyOptionsValidator : IValidateOptions<McpProxyOptions>
             failures.Add($"{prefix}:MaxAdminBodyBytes must be at least 1024.");
 
         var limits = options.Limits;
-        if (limits.MaxRequestBodyBytes < 1024 || limits.MaxSessionsPerServer < 1 || limits.MaxConcurrentUpstreamRequests < 1
+        if (limits.MaxRequestBodyBytes < 1024 || limits.MaxSessionsPerServer < 1 || limits.MaxSessionsPerCaller < 1 || limits.MaxConcurrentUpstreamRequests < 1
             || limits.QueuedUpstreamRequests < 0 || limits.AdminRequestsPerMinute < 1)
             failures.Add($"{prefix}:Limits values must be positive (MaxRequestBodyBytes at least 1024, QueuedUpstreamRequests may be 0).");
 
+        if (limits.MaxResponseBytes is < McpDefinitionValidator.MinResponseBytes or > McpDefinitionValidator.MaxResponseBytes)
+            failures.Add($"{prefix}:Limits:MaxResponseBytes must be between {McpDefinitionValidator.MinResponseBytes} and {McpDefinitionValidator.MaxResponseBytes}.");
+        if (limits.SessionIdleTimeout < TimeSpan.FromSeconds(1) || limits.SessionIdleTimeout > TimeSpan.FromDays(1))
+            failures.Add($"{prefix}:Limits:SessionIdleTimeout must be between one second and one day.");
         for (var i = 0; i < options.AllowedHosts.Count; i++)
         {
             if (!IsHostPattern(options.AllowedHosts[i]))

@@ -57,6 +57,9 @@ public sealed record McpDefinition
 
     public ToolFilter? ToolFilter { get; init; }
 
+    /// <summary>Largest single message taken from this server, in bytes; overrides <c>McpProxy:Limits:MaxResponseBytes</c>.</summary>
+    public long? MaxResponseBytes { get; init; }
+
     /// <summary>
     /// Gives each downstream session on <c>/{name}/…</c> its own upstream connection (its own stdio process or
     /// upstream HTTP session), opened with the session and closed with it, for servers that keep state per client.

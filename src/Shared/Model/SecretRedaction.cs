@@ -3,7 +3,10 @@ namespace McpServerless.Model;
 /// <summary>
 /// Secrets (auth tokens, header values, environment values) never leave the gateway: responses carry
 /// <see cref="Mask"/> in their place. A client that sends a read definition back unchanged keeps the
-/// stored secrets, because <see cref="RestoreMasked"/> puts them back wherever the mask stands.
+/// stored secrets, because <see cref="RestoreMasked"/> puts them back where the mask stands for exactly one:
+/// a token list only when it is the masked form of the stored list as a whole (the positions of a shorter or
+/// mixed list say nothing about which token each mask meant), a header or variable when its name is stored.
+/// Any other mask stays and validation refuses it, so <c>***</c> never becomes a secret.
 /// </summary>
 public static class SecretRedaction
 {
@@ -19,8 +22,9 @@ public static class SecretRedaction
     /// <summary>Replaces masked values in <paramref name="incoming"/> with the ones stored in <paramref name="stored"/>.</summary>
     public static McpDefinition RestoreMasked(this McpDefinition incoming, McpDefinition stored) => incoming with
     {
-        AuthTokens = incoming.AuthTokens is { } tokens && stored.AuthTokens is { } storedTokens && tokens.Count == storedTokens.Count
-            ? [.. tokens.Select((t, i) => t == Mask ? storedTokens[i] : t)]
+        AuthTokens = incoming.AuthTokens is { } tokens && stored.AuthTokens is { Count: > 0 } storedTokens
+            && tokens.Count == storedTokens.Count && tokens.All(t => t == Mask)
+            ? storedTokens
             : incoming.AuthTokens,
         Headers = RestoreValues(incoming.Headers, stored.Headers),
         Env = RestoreValues(incoming.Env, stored.Env),

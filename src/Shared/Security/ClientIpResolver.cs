@@ -6,8 +6,8 @@ namespace McpServerless.Security;
 /// <summary>
 /// Finds the address of the real client. <c>X-Forwarded-For</c> is read only when the direct peer is a
 /// trusted proxy, and then from the right: the first address that is not itself a trusted proxy is the
-/// client, so entries a client wrote on the left cannot impersonate anyone. An unparsable hop yields
-/// null (unknown), which no allow-list accepts.
+/// client, so entries a client wrote on the left cannot impersonate anyone. A hop that is not a canonical
+/// address (see <see cref="IpAllowList.TryParseAddress"/>) yields null (unknown), which no allow-list accepts.
 /// </summary>
 public sealed class ClientIpResolver(IpAllowList trustedProxies)
 {
@@ -31,7 +31,7 @@ public sealed class ClientIpResolver(IpAllowList trustedProxies)
                 var hop = hops[(comma + 1)..].Trim();
                 hops = comma < 0 ? [] : hops[..comma];
                 if (hop.IsEmpty) continue;
-                if (!IPAddress.TryParse(hop, out var address)) return null;
+                if (!IpAllowList.TryParseAddress(hop, out var address)) return null;
                 client = IpAllowList.Normalize(address);
                 if (!trustedProxies.Contains(client)) return client;
             }

@@ -1,10 +1,17 @@
+using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 
 namespace McpServerless.Security;
 
 /// <summary>
 /// A set of single addresses and CIDR ranges, IPv4 and IPv6. IPv4-mapped IPv6 addresses
-/// (<c>::ffff:10.0.0.1</c>, what a dual-stack socket reports) match their IPv4 entries.
+/// (<c>::ffff:10.0.0.1</c>, what a dual-stack socket reports) match their IPv4 entries, and an IPv4-mapped
+/// range (<c>::ffff:127.0.0.0/104</c>) matches both the mapped and the plain addresses. Only canonical text is
+/// an address: dotted-quad IPv4 in decimal without leading zeros and RFC 4291 IPv6 without a zone, so
+/// <c>012.0.0.01</c>, <c>167772161</c> or <c>0x0a.0.0.1</c> are never taken for <c>10.0.0.1</c>.
 /// </summary>
 public sealed class IpAllowList
 {
@@ -35,12 +42,42 @@ public sealed class IpAllowList
     {
         network = default;
         var text = entry.AsSpan().Trim();
-        if (text.Contains('/')) return IPNetwork.TryParse(text, out network);
-        if (!IPAddress.TryParse(text, out var address)) return false;
-        address = Normalize(address);
-        network = new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+        var slash = text.IndexOf('/');
+        var addressText = slash < 0 ? text : text[..slash];
+        if (!TryParseAddress(addressText, out var address)) return false;
+        if (slash < 0)
+        {
+            address = Normalize(address);
+            network = new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128);
+            return true;
+        }
+        if (!IsCanonicalNumber(text[(slash + 1)..], max: address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128)
+            || !IPNetwork.TryParse(text, out network))
+            return false;
+        // An IPv4-mapped range is kept as the IPv4 range it maps, so plain and mapped addresses both match it.
+        if (address.IsIPv4MappedToIPv6 && network.PrefixLength >= 96)
+            network = new IPNetwork(network.BaseAddress.MapToIPv4(), network.PrefixLength - 96);
         return true;
     }
+
+    /// <summary>Parses canonical address text only: dotted-quad decimal IPv4 without leading zeros, or RFC 4291 IPv6 (no zone).</summary>
+    public static bool TryParseAddress(ReadOnlySpan<char> text, [NotNullWhen(true)] out IPAddress? address)
+    {
+        address = null;
+        if (text.Contains(':'))
+        {
+            // Hex groups, optionally ending in a dotted quad; no zone index, brackets or white space.
+            var tail = text[(text.LastIndexOf(':') + 1)..];
+            if (text.ContainsAnyExcept(Ipv6Characters) || (tail.Contains('.') && !IsDottedQuad(tail))) return false;
+        }
+        else if (!IsDottedQuad(text))
+        {
+            return false;
+        }
+        return IPAddress.TryParse(text, out address);
+    }
+
+    private static readonly SearchValues<char> Ipv6Characters = SearchValues.Create("0123456789abcdefABCDEF:.");
 
     public bool Contains(IPAddress? address)
     {
@@ -52,6 +89,22 @@ public sealed class IpAllowList
         }
         return false;
     }
+
+    private static bool IsDottedQuad(ReadOnlySpan<char> text)
+    {
+        for (var part = 0; part < 4; part++)
+        {
+            var dot = text.IndexOf('.');
+            if ((dot < 0) != (part == 3) || !IsCanonicalNumber(dot < 0 ? text : text[..dot], max: 255)) return false;
+            text = dot < 0 ? [] : text[(dot + 1)..];
+        }
+        return true;
+    }
+
+    // Decimal digits, no sign, no leading zero (except "0" itself), at most max.
+    private static bool IsCanonicalNumber(ReadOnlySpan<char> text, int max) =>
+        text.Length is > 0 and <= 3 && !text.ContainsAnyExceptInRange('0', '9') && (text.Length == 1 || text[0] != '0')
+        && int.Parse(text, CultureInfo.InvariantCulture) <= max;
 
     internal static IPAddress Normalize(IPAddress address) =>
         address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;

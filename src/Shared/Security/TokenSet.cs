@@ -24,6 +24,18 @@ public sealed class TokenSet
     public static TokenSet Union(TokenSet first, TokenSet second) =>
         first.IsEmpty ? second : second.IsEmpty ? first : new([.. first._hashes, .. second._hashes]);
 
+    /// <summary>
+    /// A SHA-256 of a token, hex-encoded: names a caller (a session's owner, a rate-limit partition) without
+    /// keeping or logging the token itself. Null for no token.
+    /// </summary>
+    public static string? Fingerprint(ReadOnlySpan<char> token)
+    {
+        if (token.IsEmpty) return null;
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(token.ToString()), hash);
+        return Convert.ToHexStringLower(hash);
+    }
+
     public bool Matches(ReadOnlySpan<char> candidate)
     {
         if (candidate.IsEmpty) return false;

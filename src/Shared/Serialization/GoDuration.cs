@@ -55,8 +55,9 @@ public static class GoDuration
             if (ticksPerUnit is null) return false;
             text = text[unitLength..];
 
+            // Checked before multiplying: a huge number times the unit would overflow decimal itself.
+            if (number > (TimeSpan.MaxValue.Ticks - totalTicks) / ticksPerUnit.Value) return false;
             totalTicks += number * ticksPerUnit.Value;
-            if (totalTicks > TimeSpan.MaxValue.Ticks) return false;
         }
 
         var ticks = (long)decimal.Round(totalTicks);

@@ -17,8 +17,12 @@ public static partial class McpDefinitionValidator
     public const int MaxDescriptionLength = 1024;
     public const int MaxListEntries = 256;
     public const int MaxValueLength = 8192;
+    public static readonly TimeSpan MinDuration = TimeSpan.FromMilliseconds(1);
     public static readonly TimeSpan MaxDuration = TimeSpan.FromDays(1);
     public static readonly TimeSpan MinHealthCheckInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Bounds of <c>maxResponseBytes</c>: 1 KiB to 128 MiB (one JSON string the gateway can still write downstream).</summary>
+    public const long MinResponseBytes = 1024, MaxResponseBytes = 128 * 1024 * 1024;
 
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
     private static partial Regex NamePattern();
@@ -68,13 +72,19 @@ public static partial class McpDefinitionValidator
         CheckMap(errors, "headers", definition.Headers, static key => HeaderNamePattern().IsMatch(key),
             "Header names must be HTTP tokens.");
 
-        CheckDuration(errors, "timeout", definition.Timeout, TimeSpan.Zero);
-        CheckDuration(errors, "reconnectDelay", definition.ReconnectDelay, TimeSpan.Zero);
+        CheckDuration(errors, "timeout", definition.Timeout, MinDuration);
+        CheckDuration(errors, "reconnectDelay", definition.ReconnectDelay, MinDuration);
         CheckDuration(errors, "healthCheckInterval", definition.HealthCheckInterval, MinHealthCheckInterval);
         if (definition.ToolsCacheTtl is { } ttl && (ttl < TimeSpan.Zero || ttl > MaxDuration))
             errors.Add("toolsCacheTtl", $"toolsCacheTtl must be between 0 and {Serialization.GoDuration.Format(MaxDuration)}.");
+        if (definition.MaxResponseBytes is < MinResponseBytes or > MaxResponseBytes)
+            errors.Add("maxResponseBytes", $"maxResponseBytes must be between {MinResponseBytes} and {MaxResponseBytes}.");
         if (definition.MaxReconnects is < 0 or > 10_000)
             errors.Add("maxReconnects", "maxReconnects must be between 0 (unlimited) and 10000.");
+
+        CheckNoMask(errors, "authTokens", definition.AuthTokens);
+        CheckNoMask(errors, "headers", definition.Headers?.Values);
+        CheckNoMask(errors, "env", definition.Env?.Values);
 
         CheckList(errors, "authTokens", definition.AuthTokens, allowEmpty: false);
         if (definition.AuthTokens?.Any(t => t.Any(char.IsWhiteSpace)) == true)
@@ -98,15 +108,22 @@ public static partial class McpDefinitionValidator
         return errors.ToDictionary();
     }
 
-    private static void CheckDuration(Errors errors, string field, TimeSpan? value, TimeSpan minimumExclusive)
+    private static void CheckDuration(Errors errors, string field, TimeSpan? value, TimeSpan minimum)
     {
         if (value is not { } duration) return;
         if (duration <= TimeSpan.Zero)
             errors.Add(field, $"{field} must be positive.");
-        else if (duration < minimumExclusive)
-            errors.Add(field, $"{field} must be at least {Serialization.GoDuration.Format(minimumExclusive)}.");
+        else if (duration < minimum)
+            errors.Add(field, $"{field} must be at least {Serialization.GoDuration.Format(minimum)}.");
         else if (duration > MaxDuration)
             errors.Add(field, $"{field} may be {Serialization.GoDuration.Format(MaxDuration)} at most.");
+    }
+
+    // A mask left after SecretRedaction.RestoreMasked had no stored secret it stood for exactly; kept, it would become one.
+    private static void CheckNoMask(Errors errors, string field, IEnumerable<string>? values)
+    {
+        if (values?.Contains(SecretRedaction.Mask, StringComparer.Ordinal) == true)
+            errors.Add(field, $"'{SecretRedaction.Mask}' stands for a stored secret only when {field} is sent back exactly as read; send the real values instead.");
     }
 
     private static void CheckLength(Errors errors, string field, string? value)

@@ -245,6 +245,39 @@ public abstract class AdminApiTests : IAsyncLifetime
         Assert.Equal("edited", stored.Description);
     }
 
+    [Theory]
+    [InlineData("""{"authTokens":["***"]}""", "authTokens")] // one mask for two stored tokens
+    [InlineData("""{"authTokens":["***","***","***"]}""", "authTokens")]
+    [InlineData("""{"authTokens":["***","new-token"]}""", "authTokens")]
+    [InlineData("""{"authTokens":["token-a","token-b"],"headers":{"X-New":"***"}}""", "headers")] // no stored value to keep
+    [InlineData("""{"authTokens":["token-a","token-b"],"env":{"NEW":"***"}}""", "env")]
+    public async Task A_mask_is_never_stored_as_a_secret(string secrets, string field)
+    {
+        await _gateway.Admin.RegisterAsync(Definitions.Http("masked") with { AuthTokens = ["token-a", "token-b"] });
+        var body = secrets.Replace("{", """{"transport":"streamable-http","url":"http://127.0.0.1:9/mcp",""", StringComparison.Ordinal);
+
+        using var response = await _gateway.Http.SendAsync(_gateway.AdminRequest(HttpMethod.Put, "admin/mcps/masked", Json(body)));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.True(problem.RootElement.GetProperty("errors").TryGetProperty(field, out _), problem.RootElement.ToString());
+        Assert.Equal(["token-a", "token-b"], (await _gateway.GetStoredAsync("masked"))!.AuthTokens);
+    }
+
+    [Fact]
+    public async Task A_mask_is_refused_on_registration()
+    {
+        using var response = await _gateway.Http.SendAsync(_gateway.AdminRequest(HttpMethod.Post, "admin/mcps",
+            Json("""{"name":"fresh","transport":"stdio","command":"c","authTokens":["***"],"env":{"K":"***"}}""")));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var errors = problem.RootElement.GetProperty("errors");
+        Assert.True(errors.TryGetProperty("authTokens", out _));
+        Assert.True(errors.TryGetProperty("env", out _));
+        Assert.Null(await _gateway.GetStoredAsync("fresh"));
+    }
+
     [Fact]
     public async Task A_masked_token_that_no_longer_lines_up_with_a_stored_one_is_refused_not_stored()
     {
@@ -418,6 +451,23 @@ public abstract class AdminApiTests : IAsyncLifetime
     {
         using var response = await _gateway.Http.GetAsync("admin/audit");
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("timeout", "\"99999999999999999999999h\"")]
+    [InlineData("timeout", "\"00:00:00.0000001\"")]
+    [InlineData("timeout", "\"25h\"")]
+    [InlineData("reconnectDelay", "\"500us\"")]
+    [InlineData("reconnectDelay", "1")] // one nanosecond
+    [InlineData("healthCheckInterval", "\"99999999999999999999999999999h\"")]
+    public async Task Durations_outside_one_millisecond_to_a_day_are_400_naming_the_field(string field, string value)
+    {
+        using var request = _gateway.AdminRequest(HttpMethod.Post, "admin/mcps", Json($$"""{"name":"d","transport":"stdio","command":"c","{{field}}":{{value}}}"""));
+        using var response = await _gateway.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.Contains(field, text);
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");

@@ -44,6 +44,46 @@ public sealed class BadInputTests : IAsyncLifetime
         await AssertStillServingAsync();
     }
 
+    [Theory]
+    [InlineData(null)]
+    [InlineData("text/plain")]
+    [InlineData("bogus")]
+    [InlineData("application/json; charset=latin1")]
+    [InlineData("application/json; charset=nonsense")]
+    public async Task A_post_without_json_content_type_is_415(string? contentType)
+    {
+        using var legacy = await Sessions.RawMcp.LegacySession.OpenAsync(_gateway.Http, "target/sse");
+        foreach (var path in new[] { "target/stream", "mcp", legacy.MessagePath })
+        {
+            using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(Sessions.RawMcp.Initialize));
+            if (contentType is not null) content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+            using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+            request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+            using var response = await _gateway.Http.SendAsync(request);
+            Assert.True(response.StatusCode == HttpStatusCode.UnsupportedMediaType, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+        await AssertStillServingAsync();
+    }
+
+    [Theory]
+    [InlineData("target/stream")]
+    [InlineData("mcp")]
+    public async Task Invalid_utf8_in_a_body_is_a_json_rpc_parse_error(string path)
+    {
+        var body = """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"x"""u8.ToArray()
+            .Concat(new byte[] { 0xC3, 0x28, 0xFF }).Concat("\",\"version\":\"1\"}}}"u8.ToArray()).ToArray();
+        using var content = new ByteArrayContent(body);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+
+        using var response = await _gateway.Http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        Assert.Equal(-32700, json.RootElement.GetProperty("error").GetProperty("code").GetInt32());
+    }
+
     [Fact]
     public async Task An_unknown_session_id_is_a_4xx()
     {

@@ -75,6 +75,24 @@ public sealed class LimitsAndTelemetryTests
     }
 
     [Fact]
+    public async Task An_unauthenticated_flood_does_not_lock_the_admin_out()
+    {
+        await using var gateway = await GatewayHarness.StartAsync(o => o.Limits.AdminRequestsPerMinute = 3);
+        var flood = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "admin/mcps");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", $"guess-{i}");
+            using var response = await gateway.Http.SendAsync(request);
+            flood.Add(response.StatusCode);
+        }
+        Assert.Equal([HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], flood);
+
+        using var admin = await gateway.Http.SendAsync(gateway.AdminRequest(HttpMethod.Get, "admin/mcps"));
+        Assert.Equal(HttpStatusCode.OK, admin.StatusCode);
+    }
+
+    [Fact]
     public async Task Sessions_beyond_the_limit_are_refused_with_503()
     {
         await using var gateway = await GatewayHarness.StartAsync(o => o.Limits.MaxSessionsPerServer = 2);

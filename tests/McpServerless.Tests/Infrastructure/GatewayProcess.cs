@@ -27,6 +27,13 @@ public sealed class GatewayProcess : IAsyncDisposable
 
     public string Output => _process.Output;
 
+    /// <summary>The gateway process's resident memory in bytes, from /proc.</summary>
+    public long ResidentBytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+    }
+
     public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
     {
         var port = TestTools.FreeTcpPort();

@@ -3,6 +3,7 @@ using McpServerless.Model;
 using McpServerless.Tests.Infrastructure;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
 
 namespace McpServerless.Tests.Proxy;
 
@@ -31,6 +32,28 @@ public sealed class ProxyLifecycleTests
             s => s.State == ConnectionState.Connected && s.ConnectedSince is not null, "a reconnect");
         var secondPid = (await client.CallToolAsync("whoami")).Text();
         Assert.NotEqual(firstPid.ToString(System.Globalization.CultureInfo.InvariantCulture), secondPid);
+    }
+
+    [Fact]
+    public async Task Sessions_hear_tools_list_changed_when_a_reconnected_upstream_offers_other_tools()
+    {
+        await using var gateway = await GatewayHarness.StartAsync();
+        await gateway.Admin.RegisterAsync(TestServers.Stdio("shifty", d => d with { AutoReconnect = true, ReconnectDelay = TimeSpan.FromMilliseconds(200) }));
+        await gateway.WaitConnectedAsync("shifty");
+        await using var server = await gateway.ConnectAsync("shifty/stream", protocolVersion: ProxyHarness.SessionProtocol);
+        await using var aggregate = await gateway.ConnectAsync("mcp", protocolVersion: ProxyHarness.SessionProtocol);
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var onServer = server.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) => { heard.Enqueue("server"); return default; });
+        await using var onAggregate = aggregate.RegisterNotificationHandler(NotificationMethods.ToolListChangedNotification, (_, _) => { heard.Enqueue("aggregate"); return default; });
+        await server.CallToolAsync("add_tool", new Dictionary<string, object?> { ["name"] = "ephemeral" });
+        await Eventually.GetAsync(() => Task.FromResult(heard.Count), n => n >= 2, "the added tool's notifications");
+        var pid = int.Parse((await server.CallToolAsync("whoami")).Text(), System.Globalization.CultureInfo.InvariantCulture);
+        heard.Clear();
+
+        Process.GetProcessById(pid).Kill(); // the restarted process has its original tools only
+
+        await Eventually.GetAsync(() => Task.FromResult(heard.ToArray()), h => h.Contains("server") && h.Contains("aggregate"), "tools/list_changed after the reconnect");
+        Assert.DoesNotContain(await server.ListToolsAsync(), t => t.Name == "ephemeral");
     }
 
     [Fact]

@@ -21,6 +21,11 @@ public sealed class AddressAndTokenTests
     [InlineData("2001:db8::/32", "2001:db9::5", false)]
     [InlineData("::1", "::1", true)]
     [InlineData("::1", "127.0.0.1", false)]
+    [InlineData("::ffff:127.0.0.0/104", "127.0.0.1", true)]
+    [InlineData("::ffff:127.0.0.0/104", "::ffff:127.9.9.9", true)]
+    [InlineData("::ffff:127.0.0.0/104", "128.0.0.1", false)]
+    [InlineData("::ffff:10.0.0.1", "10.0.0.1", true)]
+    [InlineData("::ffff:0:0/96", "192.0.2.1", true)]
     public void Allow_lists_match_addresses_and_ranges(string entry, string address, bool expected)
     {
         var list = IpAllowList.Parse([entry]);
@@ -32,6 +37,14 @@ public sealed class AddressAndTokenTests
     [InlineData("not-an-ip")]
     [InlineData("10.0.0/8x")]
     [InlineData("")]
+    [InlineData("012.0.0.01")]
+    [InlineData("167772161")]
+    [InlineData("0x0a.0.0.1")]
+    [InlineData("10.1")]
+    [InlineData("10.0.0.1.")]
+    [InlineData("010.0.0.0/8")]
+    [InlineData("10.0.0.0/08")]
+    [InlineData("fe80::1%eth0")]
     public void Bad_entries_are_rejected(string entry) =>
         Assert.Throws<FormatException>(() => IpAllowList.Parse([entry]));
 
@@ -43,6 +56,10 @@ public sealed class AddressAndTokenTests
     [InlineData("10.0.0.1", "198.51.100.4, 10.0.0.2", "198.51.100.4")] // trusted hops are skipped
     [InlineData("10.0.0.1", "10.0.0.3, 10.0.0.2", "10.0.0.3")] // all trusted: left-most
     [InlineData("10.0.0.1", "garbage", null)]
+    [InlineData("10.0.0.1", "012.0.0.01", null)] // octal-looking, decimal-with-zeros, integer and hex forms are not addresses
+    [InlineData("10.0.0.1", "167772161", null)]
+    [InlineData("10.0.0.1", "0x0a.0.0.1", null)]
+    [InlineData("10.0.0.1", "2001:db8::7", "2001:db8::7")]
     public void Client_address_comes_from_trusted_proxies_only(string peer, string? forwardedFor, string? expected)
     {
         var resolver = new ClientIpResolver(IpAllowList.Parse(["10.0.0.0/24"]));

@@ -27,6 +27,8 @@ public sealed class GoDurationTests
     [InlineData("1x")]
     [InlineData("1h-2m")]
     [InlineData("9999999999h")]
+    [InlineData("99999999999999999999999h")]
+    [InlineData("99999999999999999999999999999ns")]
     public void Rejects_what_go_rejects(string text) => Assert.False(GoDuration.TryParse(text, out _));
 
     [Theory]

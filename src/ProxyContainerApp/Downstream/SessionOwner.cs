@@ -39,7 +39,7 @@ internal readonly record struct SessionRoute(string Server, bool LegacySse)
 internal sealed record SessionOwner(SessionRoute Route, string? TokenFingerprint, IPAddress? Address)
 {
     public static SessionOwner Of(HttpContext context, SessionRoute route, AccessPolicy policy) =>
-        new(route, TokenSet.Fingerprint(AccessPolicy.BearerToken(context.Request)), policy.ResolveClientIp(context));
+        new(route, TokenSet.CallerKey(AccessPolicy.BearerToken(context.Request)), policy.ResolveClientIp(context));
 
     /// <summary>What per-caller quotas count under: the token when one was presented, else the address.</summary>
     public string CallerKey => TokenFingerprint is { } token ? $"token:{token}" : $"address:{Address}";

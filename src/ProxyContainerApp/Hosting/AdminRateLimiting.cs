@@ -25,7 +25,7 @@ internal static class AdminRateLimiting
                 var policy = context.RequestServices.GetRequiredService<AccessPolicy>();
                 var address = policy.ResolveClientIp(context)?.ToString() ?? "unknown";
                 var partition = policy.AuthorizeAdmin(context).IsAllowed
-                    ? $"caller:{TokenSet.Fingerprint(AccessPolicy.BearerToken(context.Request)) ?? address}"
+                    ? $"caller:{TokenSet.CallerKey(AccessPolicy.BearerToken(context.Request)) ?? address}"
                     : $"address:{address}";
                 return RateLimitPartition.GetFixedWindowLimiter(partition, _ => new FixedWindowRateLimiterOptions
                 {

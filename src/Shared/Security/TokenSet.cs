@@ -25,14 +25,14 @@ public sealed class TokenSet
         first.IsEmpty ? second : second.IsEmpty ? first : new([.. first._hashes, .. second._hashes]);
 
     /// <summary>
-    /// A SHA-256 of a token, hex-encoded: names a caller (a session's owner, a rate-limit partition) without
-    /// keeping or logging the token itself. Null for no token.
+    /// The whole SHA-256 of a token, hex-encoded: names a caller (a session's owner, a rate-limit partition) without
+    /// keeping the token itself. Null for no token. For display use the shorter <see cref="Fingerprint"/>.
     /// </summary>
-    public static string? Fingerprint(ReadOnlySpan<char> token)
+    public static string? CallerKey(ReadOnlySpan<char> token)
     {
         if (token.IsEmpty) return null;
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(token.ToString()), hash);
+        Hash(token, hash);
         return Convert.ToHexStringLower(hash);
     }
 

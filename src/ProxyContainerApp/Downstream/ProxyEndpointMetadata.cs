@@ -11,6 +11,3 @@ internal sealed class AggregateEndpointMetadata
 {
     public static readonly AggregateEndpointMetadata Instance = new();
 }
-
-/// <summary>Who opened an aggregated session, kept so every server's own rules can be applied per request.</summary>
-internal sealed record CallerIdentity(System.Net.IPAddress? Address, string Token);

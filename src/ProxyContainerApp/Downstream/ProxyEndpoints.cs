@@ -1,5 +1,5 @@
 using McpServerless.Configuration;
-using McpServerless.Proxy.Upstreams;
+using McpServerless.Proxy.Management;
 using McpServerless.Registry;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.AspNetCore;
@@ -20,6 +20,7 @@ internal static class ProxyEndpoints
         services.AddSingleton<UpstreamManager>();
         services.AddHostedService(sp => sp.GetRequiredService<UpstreamManager>());
         services.AddSingleton<IMcpRuntimeView>(sp => sp.GetRequiredService<UpstreamManager>());
+        services.AddSingleton<IUpstreamLookup>(sp => sp.GetRequiredService<UpstreamManager>());
         services.AddSingleton<ProxySessionSetup>();
 
         // The SDK's session manager names session ids when it reaps idle sessions; an id is a credential, so only its

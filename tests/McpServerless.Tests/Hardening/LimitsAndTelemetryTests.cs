@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using McpServerless.Proxy.Upstreams;
+using McpServerless.Proxy.Management;
 using McpServerless.Tests.Infrastructure;
 using McpServerless.Tests.Proxy;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using McpServerless.Proxy.Upstreams;
+using McpServerless.Proxy.Management;
 using McpServerless.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;

@@ -3,6 +3,7 @@ using Azure;
 using Azure.Messaging.ServiceBus;
 using Azure.Messaging.ServiceBus.Administration;
 using McpServerless.ChangeFeed;
+using McpServerless.Proxy.Management;
 using McpServerless.Configuration;
 using McpServerless.Model;
 using McpServerless.Registry;

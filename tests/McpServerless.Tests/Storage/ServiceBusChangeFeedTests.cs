@@ -7,7 +7,6 @@ using McpServerless.Proxy.Management;
 using McpServerless.Configuration;
 using McpServerless.Model;
 using McpServerless.Registry;
-using McpServerless.Proxy.Upstreams;
 using McpServerless.Storage;
 using McpServerless.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using McpServerless.Audit;
 using McpServerless.Proxy.Management;
+using McpServerless.Proxy.Telemetry;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
 using ModelContextProtocol;
@@ -14,13 +16,16 @@ namespace McpServerless.Proxy.Downstream;
 /// URIs: a read goes to the server that listed the URI, or else to each server in turn until one has it. Every
 /// relayed method is dispatched here by name; one this type does not know is "method not found", never a guess.
 /// </summary>
-internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy policy, CallerIdentity caller, ILogger logger) : RelayFilter(logger)
+internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy policy, CallerIdentity caller, RelayServices services)
+    : RelayFilter(services, McpPeer.Downstream(RelayRoutes.Aggregated, server: null), caller)
 {
     private const string LoggingSetLevel = "logging/setLevel";
 
     private readonly ConcurrentDictionary<string, string> _resourceOwners = new(StringComparer.Ordinal);
 
     protected override string Target => "(aggregate)";
+
+    protected override string AuditRoute => AuditRoutes.Aggregated;
 
     // What a caller sees here depends on who it is, so nothing is public; the list is as fresh as its stalest server's.
     protected override CachePolicy Caching => new(
@@ -46,7 +51,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
     /// <summary>The connected servers this caller may use, by name.</summary>
     private Dictionary<string, UpstreamConnection> Usable() =>
         upstreams.Connections
-            .Where(c => c.Session is not null && policy.AuthorizeMcp(caller.Address, caller.Token, c.Model.AccessRule).IsAllowed)
+            .Where(c => c.Session is not null && policy.AuthorizeMcp(Caller.Address, Caller.Token, c.Model.AccessRule).IsAllowed)
             .ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     private JsonNode ListTools()
@@ -75,7 +80,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
             JsonNode? result;
             try
             {
-                result = (await connection.SendAsync(request.Method, request.Params?.DeepClone(), server, cancellationToken)).Result;
+                result = (await server.SendAsync(connection, request.Method, request.Params?.DeepClone(), cancellationToken)).Result;
             }
             catch (Exception ex) when (ex is UpstreamException or McpProtocolException)
             {
@@ -105,21 +110,21 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
             throw new McpProtocolException($"Unknown name: '{exposed}'. Names on this endpoint are {{server}}{AggregateNaming.Separator}{{name}}.", McpErrorCode.InvalidParams);
 
         holder!["name"] = name;
-        return (await usable[target].SendAsync(request.Method, request.Params, server, cancellationToken)).Result;
+        return (await server.SendAsync(usable[target], request.Method, request.Params, cancellationToken)).Result;
     }
 
     private async Task<JsonNode?> CallByUriAsync(JsonRpcRequest request, DownstreamCaller server, string? uri, CancellationToken cancellationToken)
     {
         var usable = Usable();
         if (uri is not null && _resourceOwners.TryGetValue(uri, out var ownerName) && usable.TryGetValue(ownerName, out var owner))
-            return (await owner.SendAsync(request.Method, request.Params, server, cancellationToken)).Result;
+            return (await server.SendAsync(owner, request.Method, request.Params, cancellationToken)).Result;
 
         McpProtocolException? last = null;
         foreach (var connection in usable.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
         {
             try
             {
-                var result = (await connection.SendAsync(request.Method, request.Params?.DeepClone(), server, cancellationToken)).Result;
+                var result = (await server.SendAsync(connection, request.Method, request.Params?.DeepClone(), cancellationToken)).Result;
                 if (uri is not null) _resourceOwners[uri] = connection.Name;
                 return result;
             }
@@ -137,7 +142,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
         {
             try
             {
-                await connection.SendAsync(request.Method, request.Params?.DeepClone(), server, cancellationToken);
+                await server.SendAsync(connection, request.Method, request.Params?.DeepClone(), cancellationToken);
             }
             catch (Exception ex) when (ex is UpstreamException or McpProtocolException)
             {

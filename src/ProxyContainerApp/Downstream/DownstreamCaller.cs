@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using McpServerless.Proxy.Upstreams;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -13,11 +14,21 @@ internal sealed class DownstreamCaller(McpServer server) : IUpstreamCaller
 {
     public McpServer Server => server;
 
+    /// <summary>The upstream this request was last sent to: on a routed call, the server that answered (or failed).</summary>
+    public string? Upstream { get; private set; }
+
     public string? SessionKey => server.SessionId;
 
     public string? ProtocolVersion => server.NegotiatedProtocolVersion;
 
     public ClientCapabilities? Capabilities => server.ClientCapabilities;
+
+    /// <summary>Relays the request to <paramref name="upstream"/> for this caller (see <see cref="UpstreamConnection.SendAsync"/>).</summary>
+    public Task<JsonRpcResponse> SendAsync(UpstreamConnection upstream, string method, JsonNode? parameters, CancellationToken cancellationToken)
+    {
+        Upstream = upstream.Name;
+        return upstream.SendAsync(method, parameters, this, cancellationToken);
+    }
 
     public ValueTask NotifyAsync(JsonRpcNotification notification, CancellationToken cancellationToken) =>
         new(server.SendMessageAsync(notification, cancellationToken));

@@ -4,16 +4,24 @@ using McpServerless.Proxy.Management;
 
 namespace McpServerless.Proxy.Telemetry;
 
-/// <summary>The gateway's observable gauges: which upstreams are connected and how many downstream sessions are open, read when scraped.</summary>
+/// <summary>
+/// The gateway's observable gauges, read when scraped: which upstreams are connected and how many downstream sessions
+/// are open. The MCP conventions have no such instruments, so they keep the gateway's names.
+/// </summary>
 internal sealed class GatewayGauges
 {
+    private static readonly KeyValuePair<string, object?> AggregatedRoute = new(McpConventions.GatewayRoute, RelayRoutes.Aggregated);
+    private static readonly KeyValuePair<string, object?> ServerRoute = new(McpConventions.GatewayRoute, RelayRoutes.Server);
+
     public GatewayGauges(ProxyInstruments instruments, IUpstreamLookup upstreams, DownstreamSessions sessions)
     {
         instruments.Meter.CreateObservableGauge("mcp_gateway.upstream.connected",
-            () => upstreams.Connections.Select(c => new Measurement<int>(c.Session is null ? 0 : 1, new KeyValuePair<string, object?>("mcp.server", c.Name))),
+            () => upstreams.Connections.Select(c => new Measurement<int>(c.Session is null ? 0 : 1, new KeyValuePair<string, object?>(McpConventions.GatewayServer, c.Name))),
             description: "1 while the upstream MCP server is connected");
         instruments.Meter.CreateObservableUpDownCounter("mcp_gateway.sessions.active",
-            () => sessions.CountByName().Select(p => new Measurement<int>(p.Value, new KeyValuePair<string, object?>("mcp.server", p.Key.Length == 0 ? "(aggregate)" : p.Key))),
+            () => sessions.CountByName().Select(p => p.Key == DownstreamSessions.Aggregate
+                ? new Measurement<int>(p.Value, AggregatedRoute)
+                : new Measurement<int>(p.Value, ServerRoute, new KeyValuePair<string, object?>(McpConventions.GatewayServer, p.Key))),
             description: "Open downstream MCP sessions");
     }
 }

@@ -40,7 +40,9 @@ internal static class TraceContext
         {
             if (parameters is JsonObject { } given && given[Meta] is JsonObject meta && meta.ContainsKey(TraceParent)) return parameters;
             if (Activity.Current is not { } ambient) return parameters;
-            if (ambient.Recorded) span = ambient; // a recorded request span of a host that traces HTTP but not MCP
+            // A request span some listener records (a host that traces HTTP but not MCP) is a real parent. An activity
+            // ASP.NET Core made for no listener is not: its flags are merely the caller's, and its id leads nowhere.
+            if (ambient.Recorded && ambient.Source.HasListeners()) span = ambient;
             else return ambient.ParentSpanId == default ? parameters : PassOn(ambient, parameters);
         }
         var target = MetaOf(ref parameters);

@@ -77,50 +77,47 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
         var operation = StartMeasuring(context, request, request.Method, ProxyInstruments.TargetOf(request.Method, request.Params));
         var audit = BeginAudit(request);
         var downstream = new DownstreamCaller(context.Server);
-        JsonRpcMessage? reply = null;
-        McpOutcome outcome;
+        var outcome = McpOutcome.Cancelled; // until an answer or a failure says otherwise: MCP sends none after a cancel
         long responseBytes = 0;
         try
         {
-            var result = await RelayAsync(request, downstream, cancellationToken);
-            outcome = McpOutcome.OfResult(result);
-            if (audit.IsRecording) responseBytes = JsonSize.Of(result);
-            if (ResultShaper.SpeaksLatest(request, context.Server)) result = ResultShaper.ForLatest(result, request.Method, Caching);
-            reply = new JsonRpcResponse { Id = request.Id, Result = result };
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            outcome = McpOutcome.Cancelled; // MCP says no response follows.
-        }
-        catch (McpProtocolException ex)
-        {
-            outcome = McpOutcome.JsonRpcError((int)ex.ErrorCode, ex.Message, answering: true, refused: ex is ToolFilteredException);
-            var (code, data) = (ex.ErrorCode, ErrorData(ex));
-            if (ResultShaper.SpeaksLatest(request, context.Server)) (code, data) = ResultShaper.ErrorForLatest(request, code, data);
-            reply = Error(request, code, ex.Message, data);
-        }
-        catch (UpstreamException ex)
-        {
-            LogFailed(services.Logger, request.Method, new SessionLogTag(context.Server.SessionId), Target, ex.Message);
-            outcome = McpOutcome.GatewayFailure(ex.Outcome, ex.Message, answering: true, refused: ex.Error == UpstreamError.Overloaded);
-            reply = Error(request, ex.Code, ex.Message);
-        }
-        catch (Exception ex)
-        {
-            // Not a failure the relay knows: the SDK answers it with an internal error; it is still measured and audited.
-            outcome = McpOutcome.GatewayFailure(ex.GetType().FullName ?? "_OTHER", ex.Message, answering: true);
-            operation.Complete(outcome, route.Server ?? downstream.Upstream);
-            audit.Complete(outcome.Audit, 0, route.Server ?? downstream.Upstream, AuditTargetOf(request));
-            throw;
-        }
-
-        var server = route.Server ?? (RoutesToOne(request.Method) ? downstream.Upstream : null);
-        try
-        {
-            if (reply is not null) await context.Server.SendMessageAsync(reply, cancellationToken);
+            JsonRpcMessage reply;
+            try
+            {
+                var result = await RelayAsync(request, downstream, cancellationToken);
+                outcome = McpOutcome.OfResult(result);
+                if (audit.IsRecording) responseBytes = JsonSize.Of(result);
+                if (ResultShaper.SpeaksLatest(request, context.Server)) result = ResultShaper.ForLatest(result, request.Method, Caching);
+                reply = new JsonRpcResponse { Id = request.Id, Result = result };
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return; // The caller cancelled; MCP says no response follows.
+            }
+            catch (McpProtocolException ex)
+            {
+                outcome = McpOutcome.JsonRpcError((int)ex.ErrorCode, ex.Message, answering: true, refused: ex is ToolFilteredException);
+                var (code, data) = (ex.ErrorCode, ErrorData(ex));
+                if (ResultShaper.SpeaksLatest(request, context.Server)) (code, data) = ResultShaper.ErrorForLatest(request, code, data);
+                reply = Error(request, code, ex.Message, data);
+            }
+            catch (UpstreamException ex)
+            {
+                LogFailed(services.Logger, request.Method, new SessionLogTag(context.Server.SessionId), Target, ex.Message);
+                outcome = McpOutcome.GatewayFailure(ex.Outcome, ex.Message, answering: true, refused: ex.Error == UpstreamError.Overloaded);
+                reply = Error(request, ex.Code, ex.Message);
+            }
+            catch (Exception ex)
+            {
+                // Not a failure the relay knows: the SDK answers it with an internal error.
+                outcome = McpOutcome.GatewayFailure(ex.GetType().FullName ?? "_OTHER", ex.Message, answering: true);
+                throw;
+            }
+            await context.Server.SendMessageAsync(reply, cancellationToken);
         }
         finally
         {
+            var server = route.Server ?? (RoutesToOne(request.Method) ? downstream.Upstream : null);
             operation.Complete(outcome, server);
             audit.Complete(outcome.Audit, responseBytes, server, AuditTargetOf(request));
         }

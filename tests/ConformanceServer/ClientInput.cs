@@ -44,24 +44,26 @@ public abstract class ClientInput
     /// <summary>The client's answers to every request of the round, keyed as asked.</summary>
     public async ValueTask<InputAnswers> AskAsync(IReadOnlyDictionary<string, InputRequest> round, CancellationToken cancellationToken)
     {
+        // A server must not ask what the client did not declare: that is -32021 with the capability it would need.
         foreach (var request in round.Values)
         {
-            if (!Declares(request.Method))
-                throw new McpProtocolException($"The client did not declare the capability {request.Method} needs.", McpErrorCode.InvalidRequest);
+            if (Required(request.Method) is { } required)
+                throw new MissingRequiredClientCapabilityException(required, $"{request.Method} needs a client capability this request did not declare.");
         }
         return new InputAnswers(await AnswersAsync(round, cancellationToken));
     }
 
     private protected abstract ValueTask<IReadOnlyDictionary<string, InputResponse>> AnswersAsync(IReadOnlyDictionary<string, InputRequest> round, CancellationToken cancellationToken);
 
-    private bool Declares(string method) => method switch
+    // The capability a method needs that the client has not declared; null when declared.
+    private ClientCapabilities? Required(string method) => method switch
     {
-        RequestMethods.ElicitationCreate => Capabilities.Elicitation is not null,
+        RequestMethods.ElicitationCreate => Capabilities.Elicitation is null ? new() { Elicitation = new() } : null,
 #pragma warning disable MCP9005 // Sampling and roots are deprecated from 2026-07-28 on, but still asked for there.
-        RequestMethods.SamplingCreateMessage => Capabilities.Sampling is not null,
-        RequestMethods.RootsList => Capabilities.Roots is not null,
+        RequestMethods.SamplingCreateMessage => Capabilities.Sampling is null ? new() { Sampling = new() } : null,
+        RequestMethods.RootsList => Capabilities.Roots is null ? new() { Roots = new() } : null,
 #pragma warning restore MCP9005
-        _ => false,
+        _ => throw new ArgumentException($"Not a client request: {method}.", nameof(method)),
     };
 }
 
@@ -95,8 +97,6 @@ public sealed class ClientInputs(InputRequiredMode mode, IDataProtectionProvider
 
     private readonly ITimeLimitedDataProtector _protector =
         dataProtection.CreateProtector("McpServerless.ConformanceServer.RequestState").ToTimeLimitedDataProtector();
-
-    public InputRequiredMode Mode => mode;
 
     public ClientInput For<TParams>(RequestContext<TParams> context) where TParams : RequestParams => mode switch
     {
@@ -238,7 +238,7 @@ public sealed class ClientInputs(InputRequiredMode mode, IDataProtectionProvider
     }
 }
 
-/// <summary>What a protected <c>requestState</c> holds: the request it is good for and the answers of completed rounds.</summary>
+/// <summary>What a protected <c>requestState</c> holds: the request it is good for and every answer given so far.</summary>
 internal sealed record RequestState(string Target, Dictionary<string, JsonElement> Answered);
 
 [JsonSerializable(typeof(RequestState))]

@@ -19,6 +19,7 @@ namespace McpServerless.Serialization;
     AllowTrailingCommas = true,
     ReadCommentHandling = JsonCommentHandling.Skip)]
 [JsonSerializable(typeof(McpDefinition))]
+[JsonSerializable(typeof(VirtualServerDefinition))]
 [JsonSerializable(typeof(McpEntry))]
 [JsonSerializable(typeof(McpList))]
 [JsonSerializable(typeof(ToolList))]

@@ -61,6 +61,11 @@ public static partial class GatewayHostExtensions
         admin.MapGet("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.GetAsync(r, name));
         admin.MapPut("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.UpdateAsync(r, name));
         admin.MapDelete("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.DeleteAsync(r, name));
+        admin.MapGet("/virtual-servers", (HttpRequest r, AdminApi api) => api.ListVirtualServersAsync(r));
+        admin.MapPost("/virtual-servers", (HttpRequest r, AdminApi api) => api.RegisterVirtualServerAsync(r));
+        admin.MapGet("/virtual-servers/{name}", (HttpRequest r, string name, AdminApi api) => api.GetVirtualServerAsync(r, name));
+        admin.MapPut("/virtual-servers/{name}", (HttpRequest r, string name, AdminApi api) => api.UpdateVirtualServerAsync(r, name));
+        admin.MapDelete("/virtual-servers/{name}", (HttpRequest r, string name, AdminApi api) => api.DeleteVirtualServerAsync(r, name));
         admin.MapGet("/tools", (HttpRequest r, AdminApi api) => api.ListToolsAsync(r));
         admin.MapGet("/metrics", (HttpRequest r, AdminApi api) => api.MetricsAsync(r));
         admin.MapGet("/audit", (HttpRequest r, AdminApi api) => api.AuditAsync(r));

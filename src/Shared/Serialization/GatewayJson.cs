@@ -22,6 +22,8 @@ namespace McpServerless.Serialization;
 [JsonSerializable(typeof(VirtualServerDefinition))]
 [JsonSerializable(typeof(McpEntry))]
 [JsonSerializable(typeof(McpList))]
+[JsonSerializable(typeof(VirtualServerEntry))]
+[JsonSerializable(typeof(VirtualServerList))]
 [JsonSerializable(typeof(ToolList))]
 [JsonSerializable(typeof(HealthBody))]
 [JsonSerializable(typeof(MetricsSnapshot))]

@@ -4,6 +4,7 @@ using McpServerless.Configuration;
 using McpServerless.Hosting;
 using McpServerless.Proxy.Downstream;
 using McpServerless.Security;
+using McpServerless.VirtualServers;
 using McpServerless.WebUi;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -14,8 +15,8 @@ public static partial class GatewayHostExtensions
 {
     /// <summary>
     /// Adds the whole gateway to a web application: shared services, Kestrel bound to
-    /// <c>McpProxy:Host</c>/<c>McpProxy:Port</c>, the shutdown timeout, problem details and the
-    /// servers-file preload.
+    /// <c>McpProxy:Host</c>/<c>McpProxy:Port</c>, the shutdown timeout, problem details, the
+    /// servers-file preload and the catalog of virtual servers.
     /// </summary>
     public static WebApplicationBuilder AddMcpGateway(this WebApplicationBuilder builder)
     {
@@ -34,6 +35,9 @@ public static partial class GatewayHostExtensions
         services.AddOptions<HostOptions>()
             .Configure<IOptions<McpProxyOptions>>((host, gateway) => host.ShutdownTimeout = gateway.Value.ShutdownTimeout);
         services.AddHostedService<ServersFileLoader>();
+        // What the relay serves on /{virtual}/…, kept in line with the store.
+        services.AddSingleton<VirtualServerCatalog>();
+        services.AddHostedService(sp => sp.GetRequiredService<VirtualServerCatalog>());
         return builder;
     }
 

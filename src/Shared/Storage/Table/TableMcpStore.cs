@@ -158,10 +158,11 @@ public sealed class TableMcpStore : IMcpStore, IVirtualServerStore, IMcpReportSt
             {
                 response = await RunAsync(ct => _table.DeleteEntityAsync(DefinitionPartition, name, current.ETag, ct), cancellationToken);
             }
-            catch (RequestFailedException ex) when (ex.Status == 412)
+            catch (RequestFailedException ex) when (ex.Status is 404 or 412)
             {
+                if (ex.Status == 404) throw new McpNotFoundException(name, type);
                 if (expectedVersion is not null) throw new McpVersionConflictException(name, type);
-                continue;
+                continue; // another writer came between the read and the delete: an unversioned delete takes what is stored now
             }
             // The SDK treats deleting an absent entity as success and only reports the 404.
             if (response.Status == 404) throw new McpNotFoundException(name, type);
@@ -175,7 +176,7 @@ public sealed class TableMcpStore : IMcpStore, IVirtualServerStore, IMcpReportSt
             throw new McpValidationException(new Dictionary<string, string[]>
             {
                 [""] = [$"The definition is {json.Length} characters of JSON; Table storage holds at most {TableJson.MaxCharsPerProperty * TableJson.MaxProperties}."],
-            });
+            }, type == RegistryEntryType.VirtualServer ? McpValidationException.InvalidVirtualServer : McpValidationException.InvalidServer);
         var entity = new TableEntity(DefinitionPartition, name) { [WriteIdProperty] = Guid.NewGuid().ToString("N") };
         if (type == RegistryEntryType.VirtualServer) entity[TypeProperty] = VirtualServerType;
         TableJson.Write(entity, json);

@@ -25,6 +25,10 @@ public static class FunctionRoutes
 
     public const string Mcp = Base + "/admin/mcps/{name}";
 
+    public const string VirtualServers = Base + "/admin/virtual-servers";
+
+    public const string VirtualServer = Base + "/admin/virtual-servers/{name}";
+
     public const string Tools = Base + "/admin/tools";
 
     public const string Metrics = Base + "/admin/metrics";

@@ -25,7 +25,8 @@ public sealed class AdminFunctionsTests
 
         // Every local admin route exists below the base (the console too), plus /healthz and its probes at the root.
         Assert.Equal(
-            ["gateway/admin/audit", "gateway/admin/mcps", "gateway/admin/mcps/{name}", "gateway/admin/metrics", "gateway/admin/tools", "gateway/healthz/{probe?}", "gateway/ui/{*path}", "healthz/{probe?}"],
+            ["gateway/admin/audit", "gateway/admin/mcps", "gateway/admin/mcps/{name}", "gateway/admin/metrics", "gateway/admin/tools",
+             "gateway/admin/virtual-servers", "gateway/admin/virtual-servers/{name}", "gateway/healthz/{probe?}", "gateway/ui/{*path}", "healthz/{probe?}"],
             routes.Distinct().Order(StringComparer.Ordinal));
     }
 

@@ -58,22 +58,12 @@ public static partial class GatewayHostExtensions
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseRateLimiter();
 
-        app.MapGet("/healthz/{probe?}", (HttpRequest r, string? probe, AdminApi api) => api.HealthAsync(r, probe));
-
-        var admin = app.MapGroup(AdminApi.RoutePrefix).RequireRateLimiting(AdminRateLimiting.PolicyName);
-        admin.MapGet("/mcps", (HttpRequest r, AdminApi api) => api.ListAsync(r));
-        admin.MapPost("/mcps", (HttpRequest r, AdminApi api) => api.RegisterAsync(r));
-        admin.MapGet("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.GetAsync(r, name));
-        admin.MapPut("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.UpdateAsync(r, name));
-        admin.MapDelete("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.DeleteAsync(r, name));
-        admin.MapGet("/virtual-servers", (HttpRequest r, AdminApi api) => api.ListVirtualServersAsync(r));
-        admin.MapPost("/virtual-servers", (HttpRequest r, AdminApi api) => api.RegisterVirtualServerAsync(r));
-        admin.MapGet("/virtual-servers/{name}", (HttpRequest r, string name, AdminApi api) => api.GetVirtualServerAsync(r, name));
-        admin.MapPut("/virtual-servers/{name}", (HttpRequest r, string name, AdminApi api) => api.UpdateVirtualServerAsync(r, name));
-        admin.MapDelete("/virtual-servers/{name}", (HttpRequest r, string name, AdminApi api) => api.DeleteVirtualServerAsync(r, name));
-        admin.MapGet("/tools", (HttpRequest r, AdminApi api) => api.ListToolsAsync(r));
-        admin.MapGet("/metrics", (HttpRequest r, AdminApi api) => api.MetricsAsync(r));
-        admin.MapGet("/audit", (HttpRequest r, AdminApi api) => api.AuditAsync(r));
+        foreach (var route in AdminRoutes.All)
+        {
+            var endpoint = app.MapMethods("/" + route.Template, [route.Method],
+                (HttpContext context, AdminApi api) => route.Handle(api, context.Request, route.Parameter is { } parameter ? context.GetRouteValue(parameter) as string : null));
+            if (route.IsAdmin) endpoint.RequireRateLimiting(AdminRateLimiting.PolicyName);
+        }
 
         app.MapWebUi(WebUiSettings.Gateway);
         app.MapGatewayTelemetry();

@@ -29,15 +29,27 @@ public sealed class AdminApi(
     AuditLog audit,
     IAuditStore auditStore)
 {
-    public const string RoutePrefix = "/admin";
-
     public Task<IResult> ListAsync(HttpRequest request) => Guarded(request, async ct =>
     {
-        var stored = await registry.ListAsync(ct);
-        var statuses = await runtime.ListStatusesAsync(ct);
-        var entries = stored.Select(m => ToEntry(m, statuses)).ToList();
+        var entries = await ListEntriesAsync(ct);
         return TypedResults.Json(new McpList(entries, entries.Count), GatewayJson.Default.McpList);
     });
+
+    /// <summary>Every registered server with its secrets redacted, its version and its status: what <c>GET /admin/mcps</c> lists, for embedders too.</summary>
+    public async Task<IReadOnlyList<McpEntry>> ListEntriesAsync(CancellationToken cancellationToken)
+    {
+        var stored = await registry.ListAsync(cancellationToken);
+        var statuses = await runtime.ListStatusesAsync(cancellationToken);
+        return [.. stored.Select(m => ToEntry(m, statuses))];
+    }
+
+    /// <summary>What <c>GET /admin/metrics</c> answers, for embedders too.</summary>
+    public async Task<MetricsSnapshot> MetricsSnapshotAsync(CancellationToken cancellationToken)
+    {
+        var registered = (await registry.ListAsync(cancellationToken)).Count;
+        var connected = (await runtime.ListStatusesAsync(cancellationToken)).Values.Count(s => s.State == ConnectionState.Connected);
+        return metrics.Snapshot(registered, connected);
+    }
 
     public Task<IResult> GetAsync(HttpRequest request, string name) => Guarded(request, async ct =>
     {
@@ -149,11 +161,7 @@ public sealed class AdminApi(
     });
 
     public Task<IResult> MetricsAsync(HttpRequest request) => Guarded(request, async ct =>
-    {
-        var registered = (await registry.ListAsync(ct)).Count;
-        var connected = (await runtime.ListStatusesAsync(ct)).Values.Count(s => s.State == ConnectionState.Connected);
-        return TypedResults.Json(metrics.Snapshot(registered, connected), GatewayJson.Default.MetricsSnapshot);
-    });
+        TypedResults.Json(await MetricsSnapshotAsync(ct), GatewayJson.Default.MetricsSnapshot));
 
     /// <summary>
     /// <c>GET /healthz</c>, <c>/healthz/live</c>, <c>/healthz/ready</c> (see <see cref="HealthProbes"/>): no

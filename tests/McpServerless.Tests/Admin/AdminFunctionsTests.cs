@@ -31,6 +31,18 @@ public sealed class AdminFunctionsTests
     }
 
     [Fact]
+    public void Every_admin_route_and_method_has_its_trigger()
+    {
+        var triggers = typeof(AdminHttpFunctions).GetMethods()
+            .Where(m => m.GetCustomAttribute<FunctionAttribute>() is not null)
+            .Select(m => m.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).Single(a => a is not null)!)
+            .SelectMany(t => t.Methods!.Select(method => $"{method.ToUpperInvariant()} {t.Route}"))
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.All(McpServerless.Admin.AdminRoutes.All, route =>
+            Assert.Contains($"{route.Method} {FunctionRoutes.Base}/{route.Template}", triggers));
+    }
+
+    [Fact]
     public async Task Health_also_answers_at_the_root_like_the_local_host()
     {
         await using var functions = await FunctionsHarness.StartAsync();

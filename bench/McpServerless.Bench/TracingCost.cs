@@ -88,7 +88,6 @@ internal static class TracingCost
             JsonNode? relayed = parameters;
             var client = instruments.StartClient(RequestMethods.ToolsCall, "read_file", ref relayed, upstream, "2025-11-25", "2c26b46b");
             client.Complete(McpOutcome.Ok);
-            instruments.TallyUpstreamCall("files", McpOutcome.Ok, client.Elapsed);
             server.Complete(McpOutcome.Ok);
             if (!hadMeta) parameters.Remove("_meta"); // the next call arrives without it, as the first did
         }

@@ -12,12 +12,13 @@ namespace McpServerless.Proxy.Telemetry;
 /// SERVER span and <c>mcp.server.operation.duration</c> for every request or notification a downstream client sends,
 /// a CLIENT span and <c>mcp.client.operation.duration</c> for every request relayed upstream (and for the
 /// server-to-client requests the gateway passes on), <c>mcp.server.session.duration</c> per downstream session; plus
-/// the gateway's own reconnect counter. Relayed calls are also tallied per server in <see cref="GatewayMetrics"/> for
-/// <c>GET /admin/metrics</c>. The MCP SDK's own <c>Experimental.ModelContextProtocol</c> source and meter stay off:
+/// the gateway's own reconnect counter. <c>GET /admin/metrics</c> and the console's traffic charts read the same
+/// measurements: a listener on <c>mcp.client.operation.duration</c> tallies each upstream call per server in
+/// <see cref="GatewayMetrics"/>. The MCP SDK's own <c>Experimental.ModelContextProtocol</c> source and meter stay off:
 /// its server span cannot see the outcome of a call the relay answers in a message filter, and enabling both would
 /// count every call twice.
 /// </summary>
-public sealed class ProxyInstruments
+public sealed class ProxyInstruments : IDisposable
 {
     public static readonly ActivitySource ActivitySource = new(GatewayMetrics.MeterName);
 
@@ -25,11 +26,10 @@ public sealed class ProxyInstruments
     private readonly Histogram<double> _clientOperation;
     private readonly Histogram<double> _serverSession;
     private readonly Counter<long> _reconnects;
-    private readonly GatewayMetrics _metrics;
+    private readonly MeterListener _tally = new();
 
     public ProxyInstruments(IMeterFactory meterFactory, GatewayMetrics metrics)
     {
-        _metrics = metrics;
         Meter = meterFactory.Create(GatewayMetrics.MeterName);
         var buckets = new InstrumentAdvice<double> { HistogramBucketBoundaries = McpConventions.DurationBuckets };
         _serverOperation = Meter.CreateHistogram(McpConventions.ServerOperationDuration, "s",
@@ -39,6 +39,9 @@ public sealed class ProxyInstruments
         _serverSession = Meter.CreateHistogram(McpConventions.ServerSessionDuration, "s",
             "The duration of the MCP session as observed on the MCP server.", advice: buckets);
         _reconnects = Meter.CreateCounter<long>("mcp_gateway.upstream.reconnects", description: "Reconnect attempts to upstream MCP servers");
+        _tally.SetMeasurementEventCallback<double>(TallyUpstreamCall);
+        _tally.EnableMeasurementEvents(_clientOperation, metrics);
+        _tally.Start();
     }
 
     /// <summary>The gateway meter, for observable instruments whose owners live elsewhere.</summary>
@@ -105,9 +108,30 @@ public sealed class ProxyInstruments
             span.SetTag(McpConventions.RequestId, request.Id.ToString());
     }
 
-    /// <summary>Records a relayed call's outcome in the JSON tallies of <c>GET /admin/metrics</c>.</summary>
-    internal void TallyUpstreamCall(string server, in McpOutcome outcome, TimeSpan elapsed) =>
-        _metrics.RecordUpstreamCall(server, failed: outcome.ErrorType is not (null or AuditOutcomes.ToolError or AuditOutcomes.Cancelled), elapsed);
+    /// <summary>
+    /// Tallies one <c>mcp.client.operation.duration</c> measurement of a request sent to an upstream server for
+    /// <c>GET /admin/metrics</c>: a failure when its <c>error.type</c> is anything but a tool's own error or the
+    /// caller's cancellation. Requests the gateway passes to a downstream client (sampling, elicitation) carry the
+    /// server that asked, but are not calls to it.
+    /// </summary>
+    private static void TallyUpstreamCall(Instrument instrument, double seconds, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
+    {
+        string? method = null, server = null, errorType = null;
+        foreach (var (key, value) in tags)
+        {
+            switch (key)
+            {
+                case McpConventions.MethodName: method = value as string; break;
+                case McpConventions.GatewayServer: server = value as string; break;
+                case McpConventions.ErrorType: errorType = value as string; break;
+            }
+        }
+#pragma warning disable MCP9005 // Sampling is deprecated from 2026-07-28 on, but current in the revision spoken upstream.
+        if (server is null || method is RequestMethods.SamplingCreateMessage or RequestMethods.ElicitationCreate) return;
+#pragma warning restore MCP9005
+        ((GatewayMetrics)state!).RecordUpstreamCall(server, failed: errorType is not (null or AuditOutcomes.ToolError or AuditOutcomes.Cancelled),
+            TimeSpan.FromSeconds(seconds));
+    }
 
     /// <summary>Records the length of a downstream session that ended.</summary>
     internal void RecordSession(McpPeer peer, string? protocolVersion, TimeSpan elapsed, string? errorType)
@@ -124,6 +148,8 @@ public sealed class ProxyInstruments
         if (errorType is not null) tags.Add(McpConventions.ErrorType, errorType);
         _serverSession.Record(elapsed.TotalSeconds, tags);
     }
+
+    public void Dispose() => _tally.Dispose();
 
     public void RecordReconnect(string mcpName) => _reconnects.Add(1, new KeyValuePair<string, object?>(McpConventions.GatewayServer, mcpName));
 

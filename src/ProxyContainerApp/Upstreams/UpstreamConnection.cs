@@ -155,7 +155,6 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         finally
         {
             operation.Complete(outcome);
-            _instruments.TallyUpstreamCall(Name, outcome, operation.Elapsed);
         }
     }
 

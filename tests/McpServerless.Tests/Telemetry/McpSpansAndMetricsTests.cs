@@ -152,6 +152,11 @@ public sealed class McpSpansAndMetricsTests
             Assert.Equal("tool_error", errors["fail"]);
             Assert.Equal("timeout", errors["sleep"]);
         }
+
+        // The console's traffic charts read the same measurements: two calls, the timeout failed, the tool error worked.
+        var tally = (await gateway.Admin.GetMetricsAsync()).Upstreams["flaky"];
+        Assert.Equal((2, 1), (tally.Calls, tally.Errors));
+        Assert.InRange(tally.DurationSeconds, 2, 30);
     }
 
 #pragma warning disable MCP9005 // Sampling is deprecated from 2026-07-28 on; clients of earlier revisions still answer it.
@@ -183,6 +188,8 @@ public sealed class McpSpansAndMetricsTests
         Assert.Equal(call.SpanId, received.ParentSpanId); // the upstream sent no context: the call that caused it is the parent
         Assert.Equal(received.SpanId, passedOn.ParentSpanId);
         Assert.Equal($"00-{trace}-{passedOn.SpanId}-01", samplingMeta?["traceparent"]?.GetValue<string>());
+        // Passing the upstream's request to the caller is no call to the upstream.
+        Assert.Equal(1, (await gateway.Admin.GetMetricsAsync()).Upstreams["sampler"].Calls);
     }
 #pragma warning restore MCP9005
 }

@@ -6,7 +6,8 @@ namespace McpServerless.Metrics;
 /// The running totals of the JSON <c>GET /admin/metrics</c> answer: HTTP requests per route and per server, and calls
 /// relayed to each upstream. OpenTelemetry has the same requests as ASP.NET Core's <c>http.server.request.duration</c>;
 /// the upstream calls are tallied from the measurements of <c>mcp.client.operation.duration</c> (the proxy's
-/// <c>ProxyInstruments</c> listens to it). A request counts as an error when its status is 400 or higher. <see cref="MeterName"/> names the gateway's meter and activity source.
+/// <c>ProxyInstruments</c> listens to it). A request counts as an error when its status is 400 or higher.
+/// <see cref="MeterName"/> names the gateway's meter and activity source.
 /// </summary>
 public sealed class GatewayMetrics
 {

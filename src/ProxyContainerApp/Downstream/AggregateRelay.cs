@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
+using McpServerless.Security.OAuth;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -25,11 +26,11 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
 
     // What a caller sees here depends on who it is, so nothing is public; the list is as fresh as its stalest server's.
     protected override CachePolicy Caching => new(
-        Usable().Select(u => u.Connection.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl).DefaultIfEmpty(TimeSpan.Zero).Min(), Public: false);
+        Usable(caller.Principal).Select(u => u.Connection.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl).DefaultIfEmpty(TimeSpan.Zero).Min(), Public: false);
 
     protected override Task<JsonNode?> RelayAsync(JsonRpcRequest request, McpServer server, CancellationToken cancellationToken) => request.Method switch
     {
-        RequestMethods.ToolsList => Task.FromResult<JsonNode?>(ListTools()),
+        RequestMethods.ToolsList => Task.FromResult<JsonNode?>(ListTools(request)),
         RequestMethods.ToolsCall => CallByPrefixedNameAsync(request, server, "name", cancellationToken),
         RequestMethods.PromptsList => MergeAsync(request, server, "prompts", c => c.Prompts is not null, prefixNames: true, cancellationToken),
         RequestMethods.PromptsGet => CallByPrefixedNameAsync(request, server, "name", cancellationToken),
@@ -42,22 +43,26 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
         _ => CallByUriAsync(request, server, request.Params?["uri"].AsString(), cancellationToken),
     };
 
-    private IEnumerable<(UpstreamConnection Connection, UpstreamSession Session)> Usable() =>
+    /// <summary>The servers the caller of <paramref name="request"/> may use: by the OAuth principal that request brought when it brought one.</summary>
+    private IEnumerable<(UpstreamConnection Connection, UpstreamSession Session)> Usable(JsonRpcRequest request) =>
+        Usable(request.Context?.User as OAuthPrincipal ?? caller.Principal);
+
+    private IEnumerable<(UpstreamConnection Connection, UpstreamSession Session)> Usable(OAuthPrincipal? principal) =>
         upstreams.Connections
-            .Where(c => c.Session is not null && policy.AuthorizeMcp(caller.Address, caller.Token, c.AccessRule).IsAllowed)
+            .Where(c => c.Session is not null && policy.Admits(caller.Address, caller.Token, principal, c.AccessRule))
             .OrderBy(c => c.Name, StringComparer.Ordinal)
             .Select(c => (c, c.Session!));
 
-    private JsonNode ListTools()
+    private JsonNode ListTools(JsonRpcRequest request)
     {
         var tools = new JsonArray();
-        foreach (var (connection, session) in Usable())
+        foreach (var (connection, session) in Usable(request))
         {
             foreach (var tool in session.ToolsResult["tools"]!.AsArray().OfType<JsonObject>())
             {
                 if (tool["name"].AsString() is not { } toolName) continue;
                 var name = $"{connection.Name}{Separator}{toolName}";
-                if (Route(name)?.Connection != connection) continue;
+                if (Route(request, name)?.Connection != connection) continue;
                 var renamed = tool.DeepClone();
                 renamed["name"] = name;
                 tools.Add(renamed);
@@ -69,7 +74,7 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
     private async Task<JsonNode?> MergeAsync(JsonRpcRequest request, McpServer server, string listName, Func<ServerCapabilities, bool> offers, bool prefixNames, CancellationToken cancellationToken)
     {
         var merged = new JsonArray();
-        foreach (var (connection, _) in Usable().Where(u => offers(u.Session.Capabilities)))
+        foreach (var (connection, _) in Usable(request).Where(u => offers(u.Session.Capabilities)))
         {
             JsonNode? result;
             try
@@ -99,7 +104,7 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
     {
         var holder = namePath == "ref.name" ? request.Params?["ref"] : request.Params;
         var prefixed = holder?["name"].AsString() ?? "";
-        if (Route(prefixed) is not var (connection, name))
+        if (Route(request, prefixed) is not var (connection, name))
             throw new McpProtocolException($"Unknown name: '{prefixed}'. Names on this endpoint are {{server}}{Separator}{{name}}.", McpErrorCode.InvalidParams);
         if (request.Method == RequestMethods.ToolsCall && !connection.ToolFilter.Allows(name))
             throw new McpProtocolException($"Unknown tool: '{prefixed}'.", McpErrorCode.InvalidParams);
@@ -110,7 +115,7 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
 
     private async Task<JsonNode?> CallByUriAsync(JsonRpcRequest request, McpServer server, string? uri, CancellationToken cancellationToken)
     {
-        var usable = Usable().Select(u => u.Connection).ToList();
+        var usable = Usable(request).Select(u => u.Connection).ToList();
         if (uri is not null && _resourceOwners.TryGetValue(uri, out var ownerName) && usable.FirstOrDefault(c => c.Name == ownerName) is { } owner)
             return (await owner.SendAsync(request.Method, request.Params, server, cancellationToken)).Result;
 
@@ -133,7 +138,7 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
 
     private async Task<JsonNode?> BroadcastAsync(JsonRpcRequest request, McpServer server, CancellationToken cancellationToken)
     {
-        foreach (var (connection, _) in Usable())
+        foreach (var (connection, _) in Usable(request))
         {
             try
             {
@@ -148,10 +153,10 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
     }
 
     /// <summary>The usable server a prefixed name belongs to, by the longest matching server name.</summary>
-    private (UpstreamConnection Connection, string Name)? Route(string prefixed)
+    private (UpstreamConnection Connection, string Name)? Route(JsonRpcRequest request, string prefixed)
     {
         (UpstreamConnection Connection, string Name)? best = null;
-        foreach (var (connection, _) in Usable())
+        foreach (var (connection, _) in Usable(request))
         {
             var prefix = connection.Name + Separator;
             if (prefixed.Length > prefix.Length && prefixed.StartsWith(prefix, StringComparison.Ordinal) &&

@@ -35,7 +35,7 @@ internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.Acce
         }
         else
         {
-            var caller = context.Items[typeof(CallerIdentity)] as CallerIdentity ?? new CallerIdentity(null, "");
+            var caller = context.Items[typeof(CallerIdentity)] as CallerIdentity ?? new CallerIdentity(null, "", null);
             options.ServerInfo = GatewayInfo;
             options.Capabilities = new ServerCapabilities
             {

@@ -51,7 +51,7 @@ public static partial class GatewayHostExtensions
         UseBaseUrlPath(app);
         app.UseRouting();
         app.UseMiddleware<RequestMetricsMiddleware>();
-        app.UseRateLimiter();
+        app.UseAdminRateLimiter();
 
         app.MapGet("/healthz/{probe?}", (HttpRequest r, string? probe, AdminApi api) => api.HealthAsync(r, probe));
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Threading.RateLimiting;
 using McpServerless.Model;
+using McpServerless.Proxy.Upstreams.Auth;
 using McpServerless.Proxy.Hosting;
 using McpServerless.Security;
 using McpServerless.Storage;
@@ -74,8 +75,10 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     private DateTimeOffset? _lastHealthCheck;
     private bool? _healthy;
 
-    public UpstreamConnection(StoredMcp stored, UpstreamLimits limits, string instance, TimeProvider time, ProxyInstruments instruments, ILoggerFactory loggerFactory, Action<UpstreamConnection> onChanged)
+    /// <param name="credential">The token source of the definition's <c>upstreamAuth</c>, shared by the server's connections; null for none.</param>
+    public UpstreamConnection(StoredMcp stored, UpstreamLimits limits, UpstreamTokenSource? credential, string instance, TimeProvider time, ProxyInstruments instruments, ILoggerFactory loggerFactory, Action<UpstreamConnection> onChanged)
     {
+        Credential = credential;
         _concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
             PermitLimit = limits.MaxConcurrentRequests,
@@ -104,6 +107,9 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     public string Version { get; }
 
     public McpAccessRule AccessRule { get; }
+
+    /// <summary>The token this connection presents upstream (<c>upstreamAuth</c>); null for none.</summary>
+    public UpstreamTokenSource? Credential { get; }
 
     public ToolFilterMatcher ToolFilter { get; }
 
@@ -323,7 +329,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         timeout.CancelAfter(Timeout);
 
-        var transport = UpstreamTransports.Create(Definition, Timeout, MaxResponseBytes, _loggerFactory, OnReceived);
+        var transport = UpstreamTransports.Create(Definition, Timeout, MaxResponseBytes, Credential, _loggerFactory, OnReceived);
         McpClient client;
         try
         {

@@ -6,6 +6,7 @@ using McpServerless.Configuration;
 using McpServerless.Model;
 using McpServerless.Proxy.Downstream;
 using McpServerless.Proxy.Hosting;
+using McpServerless.Proxy.Upstreams.Auth;
 using McpServerless.Registry;
 using McpServerless.Storage;
 using Microsoft.Extensions.Options;
@@ -25,6 +26,7 @@ public sealed partial class UpstreamManager(
     IMcpStore store,
     IRegistryChangeFeed feed,
     DownstreamSessions sessions,
+    UpstreamCredentials credentials,
     IOptions<McpProxyOptions> options,
     TimeProvider time,
     ProxyInstruments instruments,
@@ -158,7 +160,7 @@ public sealed partial class UpstreamManager(
         var name = stored.Definition.Name;
         if (_connections.TryGetValue(name, out var current) && current.Version == stored.Version) return;
 
-        var connection = new UpstreamConnection(stored, Limits, options.Value.InstanceId, time, instruments, loggerFactory, OnChanged);
+        var connection = new UpstreamConnection(stored, Limits, credentials.For(stored.Definition), options.Value.InstanceId, time, instruments, loggerFactory, OnChanged);
         connection.Notified += OnNotifiedAsync;
         _connections[name] = connection;
         connection.Start();
@@ -177,7 +179,7 @@ public sealed partial class UpstreamManager(
     /// </summary>
     public UpstreamConnection OpenIsolated(UpstreamConnection shared)
     {
-        var connection = new UpstreamConnection(new StoredMcp(shared.Definition, shared.Version), Limits, options.Value.InstanceId, time, instruments, loggerFactory, static _ => { });
+        var connection = new UpstreamConnection(new StoredMcp(shared.Definition, shared.Version), Limits, shared.Credential, options.Value.InstanceId, time, instruments, loggerFactory, static _ => { });
         connection.Start();
         return connection;
     }
@@ -187,6 +189,7 @@ public sealed partial class UpstreamManager(
     private async ValueTask RemoveAsync(string name)
     {
         if (!_connections.TryRemove(name, out var connection)) return;
+        credentials.Forget(name);
         sessions.EndAll(name);
         await CloseAsync(connection);
         LogRemoved(_logger, name);

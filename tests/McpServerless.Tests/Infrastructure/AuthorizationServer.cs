@@ -32,8 +32,11 @@ public sealed class AuthorizationServer : IAsyncDisposable
     /// <summary>Where <see cref="Interactive"/> is sent back to; nothing listens there, <see cref="ApproveAsync"/> stops at it.</summary>
     public static readonly Uri RedirectUri = new("http://127.0.0.1:9/callback");
 
-    /// <summary>A public client for the authorization code grant with PKCE (a user's agent, such as an IDE).</summary>
-    public static readonly Client Interactive = new("interactive", null, ["authorization_code", "refresh_token"], RedirectUris: [RedirectUri.ToString()]);
+    /// <summary>
+    /// A client for the authorization code grant with PKCE (a user's agent). Confidential: the C# SDK, knowing nothing
+    /// of a pre-registered client, authenticates it by the server's first advertised method, client_secret_basic.
+    /// </summary>
+    public static readonly Client Interactive = new("interactive", "interactive-secret-0123456789", ["authorization_code"], RedirectUris: [RedirectUri.ToString()]);
 
     private static readonly Client[] Clients = [Agent, Reader, ShortLived, Gateway, Interactive];
 

@@ -5,9 +5,10 @@
 //
 // Usage: node oauth-server.mjs <config.json>
 //   { "port": 5000, "issuer": "http://127.0.0.1:5000" (default), "scopes": ["mcp.access", ...],
-//     "clients": [{ "client_id", "client_secret"?, "grant_types", "redirect_uris"?, "scope"?, "accessTokenTTL"? }],
+//     "clients": [{ "client_id", "client_secret"?, "grant_types", "redirect_uris"?, "scope"?, "accessTokenTTL"?, "roles"? }],
 //     "discovery": "oidc" (default) | "rfc8414" }
 // "rfc8414" publishes the metadata at /.well-known/oauth-authorization-server only, as a plain OAuth server does.
+// A client's "roles" go into its access tokens as a "roles" claim, as Entra ID writes an app's application permissions.
 //
 // Test hooks, on the same port:
 //   POST /_test/rotate      signs with a new key from now on; the old one stays published (a key rollover)
@@ -24,7 +25,8 @@ const config = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const issuer = config.issuer ?? `http://127.0.0.1:${config.port}`;
 const scopes = config.scopes ?? ["mcp.access"];
 const ttlByClient = Object.fromEntries(config.clients.map((c) => [c.client_id, c.accessTokenTTL ?? 300]));
-const clients = config.clients.map(({ accessTokenTTL, ...client }) => ({
+const rolesByClient = Object.fromEntries(config.clients.map((c) => [c.client_id, c.roles]));
+const clients = config.clients.map(({ accessTokenTTL, roles, ...client }) => ({
   token_endpoint_auth_method: client.client_secret ? "client_secret_basic" : "none",
   redirect_uris: [],
   response_types: client.grant_types.includes("authorization_code") ? ["code"] : [],
@@ -48,6 +50,7 @@ function createProvider() {
     clientBasedCORS: () => true,
     findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: id }) }),
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    extraTokenClaims: (_ctx, token) => (rolesByClient[token.clientId] ? { roles: rolesByClient[token.clientId] } : undefined),
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },

@@ -23,6 +23,9 @@ public sealed class AuthorizationServer : IAsyncDisposable
     /// <summary>A confidential client that may ask for <c>mcp.access</c> only.</summary>
     public static readonly Client Reader = new("reader", "reader-secret-0123456789", ["client_credentials"], Scope: "mcp.access");
 
+    /// <summary>An app with app roles and no scopes, as Entra ID issues client-credentials tokens.</summary>
+    public static readonly Client RoleApp = new("role-app", "role-app-secret-0123456789", ["client_credentials"], Roles: ["Docs.Reader", "McpGateway.Admin"]);
+
     /// <summary>A client whose tokens live two seconds.</summary>
     public static readonly Client ShortLived = new("short-lived", "short-secret-0123456789", ["client_credentials"], Scope: "mcp.access", AccessTokenTtl: 2);
 
@@ -38,7 +41,7 @@ public sealed class AuthorizationServer : IAsyncDisposable
     /// </summary>
     public static readonly Client Interactive = new("interactive", "interactive-secret-0123456789", ["authorization_code"], RedirectUris: [RedirectUri.ToString()]);
 
-    private static readonly Client[] Clients = [Agent, Reader, ShortLived, Gateway, Interactive];
+    private static readonly Client[] Clients = [Agent, Reader, RoleApp, ShortLived, Gateway, Interactive];
 
     private readonly ExternalProcess _process;
     private readonly string _config;
@@ -52,7 +55,7 @@ public sealed class AuthorizationServer : IAsyncDisposable
         Issuer = issuer;
     }
 
-    public sealed record Client(string Id, string? Secret, string[] GrantTypes, string? Scope = null, int? AccessTokenTtl = null, string[]? RedirectUris = null);
+    public sealed record Client(string Id, string? Secret, string[] GrantTypes, string? Scope = null, int? AccessTokenTtl = null, string[]? RedirectUris = null, string[]? Roles = null);
 
     /// <summary>Where the server listens.</summary>
     public Uri Address { get; }
@@ -76,6 +79,7 @@ public sealed class AuthorizationServer : IAsyncDisposable
             ["accessTokenTTL"] = c.AccessTokenTtl,
             ["redirect_uris"] = c.RedirectUris is null ? null : new JsonArray([.. c.RedirectUris.Select(u => (JsonNode)u)]),
             ["application_type"] = c.RedirectUris is null ? null : "native",
+            ["roles"] = c.Roles is null ? null : new JsonArray([.. c.Roles.Select(r => (JsonNode)r)]),
         })]);
         foreach (var client in clients.OfType<JsonObject>())
         {

@@ -26,14 +26,22 @@ internal sealed class ClientCredentialsTokenSource(UpstreamAuth auth, HttpClient
         if (response.IsError || response.AccessToken is not { Length: > 0 } token)
         {
             // The server's error code and description only: the request held the secret, the answer may echo it.
-            throw new UpstreamAuthException(response.ErrorType == ResponseErrorType.Protocol
-                ? $"the token endpoint refused the client credentials: {response.Error}{(response.ErrorDescription is { } d ? $" ({d})" : "")}"
-                : $"the token endpoint could not be reached: {response.HttpStatusCode switch { 0 => response.Exception?.GetType().Name ?? "no answer", var status => $"HTTP {(int)status}" }}");
+            throw new UpstreamAuthException(TokenError(response) is { } error
+                ? $"the token endpoint refused the client credentials (HTTP {(int)response.HttpStatusCode}): {error}"
+                : response.HttpStatusCode == 0
+                    ? $"the token endpoint could not be reached: {response.Exception?.GetType().Name ?? "no answer"}"
+                    : $"the token endpoint answered HTTP {(int)response.HttpStatusCode} without a token");
         }
         // Without expires_in the token's life is unknown; an hour is the common default, refreshed at half-life.
         var lifetime = response.ExpiresIn > 0 ? TimeSpan.FromSeconds(response.ExpiresIn) : TimeSpan.FromHours(1);
         return new UpstreamToken(token, _time.GetUtcNow() + lifetime);
     }
+
+    // An OAuth error answer (RFC 6749 §5.2) comes as 400 or, for a refused client, 401; either way its code says why.
+    private static string? TokenError(TokenResponse response) =>
+        response.Json is { ValueKind: System.Text.Json.JsonValueKind.Object } && response.TryGet("error") is { Length: > 0 } code
+            ? code + (response.TryGet("error_description") is { Length: > 0 } description ? $" ({description})" : "")
+            : null;
 }
 
 /// <summary>The gateway could not get a token for an upstream; the connection fails with this message, which names no secret.</summary>

@@ -4,6 +4,8 @@
 #   direct  the upstream itself, over streamable HTTP (the baseline)
 #   http    the gateway's /{name}/stream with the upstream registered as a streamable-HTTP server
 #   stdio   the gateway's /{name}/stream with the upstream registered as a stdio server
+# and the same three runs, suffixed -requests, with the upstream's input-required tools asking the 2025-11-25 way
+# (real sampling, elicitation and roots requests during the call) instead of with 2026-07-28 input-required results.
 # Prints one line per run (scored scenarios passed / total) and fails when a scenario fails that
 # tests/conformance/expected-failures-<revision>.txt does not list for that run, or a listed one passes.
 # Starts its own upstream and gateway on free loopback ports and stops them (by PID) when done.
@@ -55,26 +57,35 @@ await_line() {
 
 dotnet "$upstream_dll" http 0 >"$work/upstream.out" 2>"$work/upstream.err" &
 pids+=($!)
+dotnet "$upstream_dll" http 0 --input-required requests >"$work/upstream-requests.out" 2>"$work/upstream-requests.err" &
+pids+=($!)
 upstream_url="$(await_line "$work/upstream.out" '^http' '^http[^ ]*')"
+upstream_requests_url="$(await_line "$work/upstream-requests.out" '^http' '^http[^ ]*')"
 
 cat >"$work/servers.json" <<EOF
 { "mcpServers": {
     "conformance-http": { "url": "$upstream_url", "healthCheckEnabled": false },
-    "conformance-stdio": { "command": "dotnet", "args": ["$upstream_dll", "stdio"], "healthCheckEnabled": false } } }
+    "conformance-stdio": { "command": "dotnet", "args": ["$upstream_dll", "stdio"], "healthCheckEnabled": false },
+    "conformance-http-requests": { "url": "$upstream_requests_url", "healthCheckEnabled": false },
+    "conformance-stdio-requests": { "command": "dotnet", "args": ["$upstream_dll", "stdio", "--input-required", "requests"], "healthCheckEnabled": false } } }
 EOF
 dotnet "$gateway_dll" --servers "$work/servers.json" --McpProxy:Host=127.0.0.1 --McpProxy:Port=0 \
   --Logging:LogLevel:Default=Warning --Logging:LogLevel:Microsoft.Hosting.Lifetime=Information \
   --Logging:LogLevel:McpServerless.Proxy.Upstreams.UpstreamConnection=Information >"$work/gateway.log" 2>&1 &
 pids+=($!)
 gateway_url="$(await_line "$work/gateway.log" 'Now listening on: http' 'http://[^ ]*')"
-await_line "$work/gateway.log" 'Connected to MCP server conformance-http' 'conformance-http' >/dev/null
-await_line "$work/gateway.log" 'Connected to MCP server conformance-stdio' 'conformance-stdio' >/dev/null
+for server in conformance-http conformance-stdio conformance-http-requests conformance-stdio-requests; do
+  await_line "$work/gateway.log" "Connected to MCP server $server \\(" "$server" >/dev/null
+done
 
-declare -A urls=([direct]="$upstream_url" [http]="$gateway_url/conformance-http/stream" [stdio]="$gateway_url/conformance-stdio/stream")
+runs=(direct http stdio direct-requests http-requests stdio-requests)
+declare -A urls=([direct]="$upstream_url" [http]="$gateway_url/conformance-http/stream" [stdio]="$gateway_url/conformance-stdio/stream"
+  [direct-requests]="$upstream_requests_url" [http-requests]="$gateway_url/conformance-http-requests/stream"
+  [stdio-requests]="$gateway_url/conformance-stdio-requests/stream")
 status=0
 for revision in "${revisions[@]}"; do
   expected="tests/conformance/expected-failures-$revision.txt"
-  # What passes directly may fail through the gateway only for the one temporary reason.
+  # What passes directly (from the same upstream) may fail through the gateway only for the one temporary reason.
   gateway_only='!/^#/ && NF >= 3 && $2 !~ /direct/ && $0 !~ /revision-bridge issue/'
   if awk "$gateway_only" "$expected" | grep -q .; then
     echo "conformance: $expected excuses gateway-only failures for other reasons:" >&2
@@ -84,7 +95,7 @@ for revision in "${revisions[@]}"; do
   # The scenarios the revision scores (the runner also runs extensions and pending ones, which count for nothing).
   PATH="$node22:$PATH" node "$runner" list --server --requirements "$revision" |
     awk '/^Server scenarios/ { on = 1; next } on && /^ +- / { print $2 } on && /^$/ { exit }' >"$work/$revision-scored"
-  for run in direct http stdio; do
+  for run in "${runs[@]}"; do
     baseline="$work/$revision-$run.yaml"
     awk -v run="$run" '!/^#/ && NF >= 3 { n = split($2, r, ","); for (i = 1; i <= n; i++) if (r[i] == run) listed = listed (listed ? ", " : "") $1 }
       END { print "server: [" listed "]" }' "$expected" >"$baseline"
@@ -101,7 +112,7 @@ for revision in "${revisions[@]}"; do
       /^=== SUMMARY ===/ { summary = 1; next }
       summary && /^(✓|✗) / { name = $2; sub(":$", "", name); if (name in scored) { t++; p += ($1 == "✓") } }
       END { print p + 0, t + 0 }' "$work/$revision-scored" "$out")
-    printf 'conformance %s %-6s %3s/%-3s scored scenarios passed%s\n' "$revision" "$run:" "$passed" "$total" \
+    printf 'conformance %s %-16s %3s/%-3s scored scenarios passed%s\n' "$revision" "$run:" "$passed" "$total" \
       "$([ "$code" -eq 0 ] && echo "" || echo "  (FAILED: unexpected failures or stale expected-failures entries)")"
     if [ "$code" -ne 0 ]; then
       status=1

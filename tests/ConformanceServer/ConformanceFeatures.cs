@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.DataProtection;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -17,12 +18,17 @@ public static class ConformanceFeatures
         options.ServerInstructions = "The tools, resources and prompts of the MCP conformance suite's server scenarios.";
     }
 
-    public static IMcpServerBuilder WithConformanceFeatures(this IMcpServerBuilder builder)
+    public static IMcpServerBuilder WithConformanceFeatures(this IMcpServerBuilder builder, InputRequiredMode inputRequired)
     {
+        // requestState is protected with keys that live as long as the process: a state outliving it is refused.
+        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        builder.Services.AddSingleton(services => new ClientInputs(inputRequired, services.GetRequiredService<IDataProtectionProvider>()));
         return builder
             .WithTools<ConformanceTools>()
             .WithTools([ConformanceTools.JsonSchema202012Tool()])
+            .WithTools<InputRequiredTools>()
             .WithPrompts<ConformancePrompts>()
+            .WithPrompts<InputRequiredPrompts>()
             .WithResources<ConformanceResources>()
             .WithCompleteHandler((request, _) => ValueTask.FromResult(Complete(request.Params)))
             .WithSetLoggingLevelHandler(async (request, cancellationToken) =>

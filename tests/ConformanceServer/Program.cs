@@ -6,13 +6,23 @@ using McpServerless.ConformanceServer;
 //   streamable-http:  McpServerless.ConformanceServer http <port>   (serves /mcp; stateful for clients that
 //                     initialize, stateless for 2026-07-28 clients; port 0 picks a free one, and the URL is
 //                     printed on the first line of standard output)
+// Either takes --input-required results|requests: how the input-required tools ask the client for input, the
+// 2026-07-28 way (input-required results, the default) or the 2025-11-25 way (requests during the call).
+// The option is taken out first, so the rest reads as before.
+var inputRequired = InputRequiredMode.Results;
+var option = Array.IndexOf(args, "--input-required");
+if (option >= 0)
+{
+    if (option + 1 >= args.Length || !Enum.TryParse(args[option + 1], ignoreCase: true, out inputRequired)) return Usage();
+    args = [.. args[..option], .. args[(option + 2)..]];
+}
 var mode = args.FirstOrDefault() ?? "stdio";
 if (mode == "stdio")
 {
     var builder = Host.CreateApplicationBuilder();
     builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
-    builder.Services.AddMcpServer(ConformanceFeatures.Configure).WithStdioServerTransport().WithConformanceFeatures();
+    builder.Services.AddMcpServer(ConformanceFeatures.Configure).WithStdioServerTransport().WithConformanceFeatures(inputRequired);
     await builder.Build().RunAsync();
 }
 else if (mode == "http" && args.Length == 2 && int.TryParse(args[1], System.Globalization.CultureInfo.InvariantCulture, out var port))
@@ -24,7 +34,7 @@ else if (mode == "http" && args.Length == 2 && int.TryParse(args[1], System.Glob
     builder.Services.AddHostFiltering(o => o.AllowedHosts = ["localhost", "127.0.0.1", "[::1]"]);
     builder.Services.AddMcpServer(ConformanceFeatures.Configure)
         .WithHttpTransport(o => o.SessionMode = ModelContextProtocol.AspNetCore.HttpServerSessionMode.StatefulForInitializeClients)
-        .WithConformanceFeatures();
+        .WithConformanceFeatures(inputRequired);
     var app = builder.Build();
     app.UseHostFiltering();
     app.MapMcp("/mcp");
@@ -36,7 +46,12 @@ else if (mode == "http" && args.Length == 2 && int.TryParse(args[1], System.Glob
 }
 else
 {
-    Console.Error.WriteLine("usage: McpServerless.ConformanceServer stdio | http <port>");
-    return 2;
+    return Usage();
 }
 return 0;
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: McpServerless.ConformanceServer (stdio | http <port>) [--input-required results|requests]");
+    return 2;
+}

@@ -1,80 +1,82 @@
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using McpServerless.Proxy.Management;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
 using McpServerless.Security.OAuth;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
-using ModelContextProtocol.Server;
 
 namespace McpServerless.Proxy.Downstream;
 
 /// <summary>
-/// The message filter of an aggregated session (<c>/mcp</c>, <c>/sse</c>): one MCP server made of every
-/// connected upstream the caller may use. Tools and prompts are named <c>{server}__{name}</c>; a call is
-/// routed to the registered server whose name followed by <c>__</c> begins the name, the longest such server
-/// name winning, so <c>a__b__c</c> goes to server <c>a__b</c> as <c>c</c> when both <c>a</c> and <c>a__b</c>
-/// exist (the colliding <c>a</c> tool <c>b__c</c> is then left out of the list). Resources keep their URIs:
-/// a read goes to the server that listed the URI, or else to each server in turn until one has it.
+/// The message filter of an aggregated session (<c>/mcp</c>, <c>/sse</c>): one MCP server made of every connected
+/// upstream the caller may use. Tools and prompts are named by <see cref="AggregateNaming"/>; resources keep their
+/// URIs: a read goes to the server that listed the URI, or else to each server in turn until one has it. Every
+/// relayed method is dispatched here by name; one this type does not know is "method not found", never a guess.
 /// </summary>
-internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy policy, CallerIdentity caller, ILogger logger) : RelayFilter(logger)
+internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy policy, CallerIdentity caller, ILogger logger) : RelayFilter(logger)
 {
-    public const string Separator = "__";
+    private const string LoggingSetLevel = "logging/setLevel";
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _resourceOwners = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _resourceOwners = new(StringComparer.Ordinal);
 
     protected override string Target => "(aggregate)";
 
     // What a caller sees here depends on who it is, so nothing is public; the list is as fresh as its stalest server's.
     protected override CachePolicy Caching => new(
-        Usable(caller.Principal).Select(u => u.Connection.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl).DefaultIfEmpty(TimeSpan.Zero).Min(), Public: false);
+        Usable(caller.Principal).Values.Select(c => c.Model.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl).DefaultIfEmpty(TimeSpan.Zero).Min(), Public: false);
 
-    protected override Task<JsonNode?> RelayAsync(JsonRpcRequest request, McpServer server, CancellationToken cancellationToken) => request.Method switch
+    protected override Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller server, CancellationToken cancellationToken) => request.Method switch
     {
         RequestMethods.ToolsList => Task.FromResult<JsonNode?>(ListTools(request)),
-        RequestMethods.ToolsCall => CallByPrefixedNameAsync(request, server, "name", cancellationToken),
-        RequestMethods.PromptsList => MergeAsync(request, server, "prompts", c => c.Prompts is not null, prefixNames: true, cancellationToken),
-        RequestMethods.PromptsGet => CallByPrefixedNameAsync(request, server, "name", cancellationToken),
-        RequestMethods.ResourcesList => MergeAsync(request, server, "resources", c => c.Resources is not null, prefixNames: false, cancellationToken),
-        RequestMethods.ResourcesTemplatesList => MergeAsync(request, server, "resourceTemplates", c => c.Resources is not null, prefixNames: false, cancellationToken),
+        RequestMethods.ToolsCall => CallByExposedNameAsync(request, request.Params, server, cancellationToken),
+        RequestMethods.PromptsList => MergeAsync(request, server, "prompts", c => c.Prompts is not null, exposeNames: true, cancellationToken),
+        RequestMethods.PromptsGet => CallByExposedNameAsync(request, request.Params, server, cancellationToken),
+        RequestMethods.ResourcesList => MergeAsync(request, server, "resources", c => c.Resources is not null, exposeNames: false, cancellationToken),
+        RequestMethods.ResourcesTemplatesList => MergeAsync(request, server, "resourceTemplates", c => c.Resources is not null, exposeNames: false, cancellationToken),
+        RequestMethods.ResourcesRead or RequestMethods.ResourcesSubscribe or RequestMethods.ResourcesUnsubscribe =>
+            CallByUriAsync(request, server, request.Params?["uri"].AsString(), cancellationToken),
         RequestMethods.CompletionComplete when request.Params?["ref"]?["type"].AsString() == "ref/prompt" =>
-            CallByPrefixedNameAsync(request, server, "ref.name", cancellationToken),
+            CallByExposedNameAsync(request, request.Params?["ref"], server, cancellationToken),
         RequestMethods.CompletionComplete => CallByUriAsync(request, server, request.Params?["ref"]?["uri"].AsString(), cancellationToken),
-        "logging/setLevel" => BroadcastAsync(request, server, cancellationToken),
-        _ => CallByUriAsync(request, server, request.Params?["uri"].AsString(), cancellationToken),
+        LoggingSetLevel => BroadcastAsync(request, server, cancellationToken),
+        _ => throw new McpProtocolException($"Method not found: '{request.Method}'.", McpErrorCode.MethodNotFound),
     };
 
-    /// <summary>The servers the caller of <paramref name="request"/> may use: by the OAuth principal that request brought when it brought one.</summary>
-    private IEnumerable<(UpstreamConnection Connection, UpstreamSession Session)> Usable(JsonRpcRequest request) =>
-        Usable(request.Context?.User as OAuthPrincipal ?? caller.Principal);
+    /// <summary>
+    /// The connected servers the caller of <paramref name="request"/> may use, by name: with OAuth, by the principal that
+    /// request brought (a refreshed token's scopes), else by the one the session opened with.
+    /// </summary>
+    private Dictionary<string, UpstreamConnection> Usable(JsonRpcRequest request) => Usable(request.Context?.User as OAuthPrincipal ?? caller.Principal);
 
-    private IEnumerable<(UpstreamConnection Connection, UpstreamSession Session)> Usable(OAuthPrincipal? principal) =>
+    private Dictionary<string, UpstreamConnection> Usable(OAuthPrincipal? principal) =>
         upstreams.Connections
-            .Where(c => c.Session is not null && policy.Admits(caller.Address, caller.Token, principal, c.AccessRule))
-            .OrderBy(c => c.Name, StringComparer.Ordinal)
-            .Select(c => (c, c.Session!));
+            .Where(c => c.Session is not null && policy.Admits(caller.Address, caller.Token, principal, c.Model.AccessRule))
+            .ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     private JsonNode ListTools(JsonRpcRequest request)
     {
+        var usable = Usable(request);
         var tools = new JsonArray();
-        foreach (var (connection, session) in Usable(request))
+        foreach (var connection in usable.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
         {
-            foreach (var tool in session.ToolsResult["tools"]!.AsArray().OfType<JsonObject>())
+            foreach (var tool in (connection.Session?.ToolsResult["tools"] as JsonArray ?? []).OfType<JsonObject>())
             {
-                if (tool["name"].AsString() is not { } toolName) continue;
-                var name = $"{connection.Name}{Separator}{toolName}";
-                if (Route(request, name)?.Connection != connection) continue;
-                var renamed = tool.DeepClone();
-                renamed["name"] = name;
-                tools.Add(renamed);
+                if (tool["name"].AsString() is not { } name || !AggregateNaming.IsExposed(connection.Name, name, usable.Keys)) continue;
+                var exposed = tool.DeepClone();
+                exposed["name"] = AggregateNaming.Expose(connection.Name, name);
+                tools.Add(exposed);
             }
         }
         return new JsonObject { ["tools"] = tools };
     }
 
-    private async Task<JsonNode?> MergeAsync(JsonRpcRequest request, McpServer server, string listName, Func<ServerCapabilities, bool> offers, bool prefixNames, CancellationToken cancellationToken)
+    private async Task<JsonNode?> MergeAsync(JsonRpcRequest request, DownstreamCaller server, string listName, Func<ServerCapabilities, bool> offers, bool exposeNames, CancellationToken cancellationToken)
     {
+        var usable = Usable(request);
         var merged = new JsonArray();
-        foreach (var (connection, _) in Usable(request).Where(u => offers(u.Session.Capabilities)))
+        foreach (var connection in usable.Values.Where(c => c.Session is { } s && offers(s.Capabilities)).OrderBy(c => c.Name, StringComparer.Ordinal))
         {
             JsonNode? result;
             try
@@ -88,10 +90,10 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
             foreach (var item in (result?[listName] as JsonArray ?? []).OfType<JsonObject>())
             {
                 var copy = item.DeepClone();
-                if (prefixNames)
+                if (exposeNames)
                 {
-                    if (copy["name"].AsString() is not { } name) continue;
-                    copy["name"] = $"{connection.Name}{Separator}{name}";
+                    if (copy["name"].AsString() is not { } name || !AggregateNaming.IsExposed(connection.Name, name, usable.Keys)) continue;
+                    copy["name"] = AggregateNaming.Expose(connection.Name, name);
                 }
                 if (copy["uri"].AsString() is { } uri) _resourceOwners[uri] = connection.Name;
                 merged.Add(copy);
@@ -100,27 +102,26 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
         return new JsonObject { [listName] = merged };
     }
 
-    private async Task<JsonNode?> CallByPrefixedNameAsync(JsonRpcRequest request, McpServer server, string namePath, CancellationToken cancellationToken)
+    /// <param name="holder">The object whose <c>name</c> carries the exposed name (the params, or a completion's <c>ref</c>).</param>
+    private async Task<JsonNode?> CallByExposedNameAsync(JsonRpcRequest request, JsonNode? holder, DownstreamCaller server, CancellationToken cancellationToken)
     {
-        var holder = namePath == "ref.name" ? request.Params?["ref"] : request.Params;
-        var prefixed = holder?["name"].AsString() ?? "";
-        if (Route(request, prefixed) is not var (connection, name))
-            throw new McpProtocolException($"Unknown name: '{prefixed}'. Names on this endpoint are {{server}}{Separator}{{name}}.", McpErrorCode.InvalidParams);
-        if (request.Method == RequestMethods.ToolsCall && !connection.ToolFilter.Allows(name))
-            throw new McpProtocolException($"Unknown tool: '{prefixed}'.", McpErrorCode.InvalidParams);
+        var usable = Usable(request);
+        var exposed = holder?["name"].AsString() ?? "";
+        if (AggregateNaming.Route(exposed, usable.Keys) is not var (target, name))
+            throw new McpProtocolException($"Unknown name: '{exposed}'. Names on this endpoint are {{server}}{AggregateNaming.Separator}{{name}}.", McpErrorCode.InvalidParams);
 
         holder!["name"] = name;
-        return (await connection.SendAsync(request.Method, request.Params, server, cancellationToken)).Result;
+        return (await usable[target].SendAsync(request.Method, request.Params, server, cancellationToken)).Result;
     }
 
-    private async Task<JsonNode?> CallByUriAsync(JsonRpcRequest request, McpServer server, string? uri, CancellationToken cancellationToken)
+    private async Task<JsonNode?> CallByUriAsync(JsonRpcRequest request, DownstreamCaller server, string? uri, CancellationToken cancellationToken)
     {
-        var usable = Usable(request).Select(u => u.Connection).ToList();
-        if (uri is not null && _resourceOwners.TryGetValue(uri, out var ownerName) && usable.FirstOrDefault(c => c.Name == ownerName) is { } owner)
+        var usable = Usable(request);
+        if (uri is not null && _resourceOwners.TryGetValue(uri, out var ownerName) && usable.TryGetValue(ownerName, out var owner))
             return (await owner.SendAsync(request.Method, request.Params, server, cancellationToken)).Result;
 
         McpProtocolException? last = null;
-        foreach (var connection in usable)
+        foreach (var connection in usable.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
         {
             try
             {
@@ -136,9 +137,9 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
         throw last ?? new McpProtocolException($"No server behind this gateway has '{uri}'.", McpErrorCode.ResourceNotFound);
     }
 
-    private async Task<JsonNode?> BroadcastAsync(JsonRpcRequest request, McpServer server, CancellationToken cancellationToken)
+    private async Task<JsonNode?> BroadcastAsync(JsonRpcRequest request, DownstreamCaller server, CancellationToken cancellationToken)
     {
-        foreach (var (connection, _) in Usable(request))
+        foreach (var connection in Usable(request).Values)
         {
             try
             {
@@ -150,19 +151,5 @@ internal sealed class AggregateRelay(UpstreamManager upstreams, AccessPolicy pol
             }
         }
         return new JsonObject();
-    }
-
-    /// <summary>The usable server a prefixed name belongs to, by the longest matching server name.</summary>
-    private (UpstreamConnection Connection, string Name)? Route(JsonRpcRequest request, string prefixed)
-    {
-        (UpstreamConnection Connection, string Name)? best = null;
-        foreach (var (connection, _) in Usable(request))
-        {
-            var prefix = connection.Name + Separator;
-            if (prefixed.Length > prefix.Length && prefixed.StartsWith(prefix, StringComparison.Ordinal) &&
-                (best is null || connection.Name.Length > best.Value.Connection.Name.Length))
-                best = (connection, prefixed[prefix.Length..]);
-        }
-        return best;
     }
 }

@@ -1,3 +1,4 @@
+using McpServerless.Proxy.Management;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
 using McpServerless.Security.OAuth;
@@ -13,9 +14,9 @@ namespace McpServerless.Proxy.Downstream;
 /// a revoked token or a narrowed allow-list ends a caller's access to its open sessions at once. A POST body that is
 /// not UTF-8 JSON is refused here as well (<see cref="JsonRpcBodyCheck"/>). Then a 2026-07-28 tool
 /// call whose <c>Mcp-Param-*</c> headers contradict its arguments is refused as the SDK refuses its own
-/// (<see cref="ParamHeaders"/>).
+/// (<see cref="ParamHeaders"/>). What it established travels on as the request's <see cref="IMcpProxyFeature"/>.
 /// </summary>
-internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManager upstreams, AccessPolicy policy, SessionAdmission admission)
+internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLookup upstreams, AccessPolicy policy, SessionAdmission admission)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -30,7 +31,7 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManage
                 await Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No MCP server named '{server}' is registered.").ExecuteAsync(context);
                 return;
             }
-            var decision = await policy.AuthorizeMcpAsync(context, upstream.AccessRule);
+            var decision = await policy.AuthorizeMcpAsync(context, upstream.Model.AccessRule);
             if (!decision.IsAllowed)
             {
                 await AccessPolicy.Deny(context, decision).ExecuteAsync(context);
@@ -46,8 +47,6 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManage
                 await AccessPolicy.Deny(context, decision).ExecuteAsync(context);
                 return;
             }
-            context.Items[typeof(CallerIdentity)] = new CallerIdentity(
-                policy.ResolveClientIp(context), AccessPolicy.BearerToken(context.Request).ToString(), context.User as OAuthPrincipal);
         }
         else
         {
@@ -56,6 +55,8 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManage
         }
 
         var route = SessionRoute.Of(context, server);
+        var feature = new McpProxyFeature(route, new CallerIdentity(policy.ResolveClientIp(context), AccessPolicy.BearerToken(context.Request).ToString(), context.User as OAuthPrincipal));
+        context.Features.Set<IMcpProxyFeature>(feature);
         SessionSlot? slot = null;
         if (route.SessionIdOf(context.Request) is { } sessionId)
         {
@@ -74,7 +75,7 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManage
                 await Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Too many sessions", detail: refusal).ExecuteAsync(context);
                 return;
             }
-            context.Items[typeof(SessionSlot)] = slot;
+            feature.Slot = slot;
             // A legacy SSE stream names its session id in its first event: nothing is sent before the id is bound to
             // its owner, or the client's first message could arrive before the gateway knows whose session it is.
             if (route.LegacySse) context.Response.OnStarting(() => slot.Settled);
@@ -92,6 +93,7 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManage
                 await unavailable.ExecuteAsync(context);
                 return;
             }
+            feature.Upstream = upstream;
             if (upstream is not null && await ParamHeaders.RejectMismatchAsync(context, upstream)) return;
             await next(context);
         }
@@ -103,13 +105,12 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, UpstreamManage
 
     private static async Task<IResult?> WaitConnectedAsync(HttpContext context, UpstreamConnection upstream)
     {
-        if (await upstream.WaitConnectedAsync(upstream.Timeout, context.RequestAborted) is null)
+        if (await upstream.WaitConnectedAsync(upstream.Model.Timeout, context.RequestAborted) is null)
         {
             context.Response.Headers.RetryAfter = "5";
             return Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "Upstream unavailable",
                 detail: $"MCP server '{upstream.Name}' is not connected{(upstream.Status.LastError is { } error ? $": {error}" : ".")}");
         }
-        context.Items[typeof(UpstreamConnection)] = upstream;
         return null;
     }
 

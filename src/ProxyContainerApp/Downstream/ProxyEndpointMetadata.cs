@@ -11,10 +11,3 @@ internal sealed class AggregateEndpointMetadata
 {
     public static readonly AggregateEndpointMetadata Instance = new();
 }
-
-/// <summary>
-/// Who opened an aggregated session, kept so every server's own rules can be applied per request: its address, the
-/// bearer token it sent (a static token counts only if it is one) and, with OAuth, its validated principal. A later
-/// request of the session brings its own principal (<c>JsonRpcMessageContext.User</c>), which then counts instead.
-/// </summary>
-internal sealed record CallerIdentity(System.Net.IPAddress? Address, string Token, Security.OAuth.OAuthPrincipal? Principal);

@@ -1,5 +1,5 @@
 using McpServerless.Configuration;
-using McpServerless.Proxy.Upstreams;
+using McpServerless.Proxy.Management;
 using McpServerless.Proxy.Upstreams.Auth;
 using McpServerless.Registry;
 using McpServerless.Security;
@@ -24,6 +24,7 @@ internal static class ProxyEndpoints
         services.AddSingleton<UpstreamManager>();
         services.AddHostedService(sp => sp.GetRequiredService<UpstreamManager>());
         services.AddSingleton<IMcpRuntimeView>(sp => sp.GetRequiredService<UpstreamManager>());
+        services.AddSingleton<IUpstreamLookup>(sp => sp.GetRequiredService<UpstreamManager>());
         services.AddSingleton<ProxySessionSetup>();
 
         // The SDK's session manager names session ids when it reaps idle sessions; an id is a credential, so only its
@@ -59,7 +60,7 @@ internal static class ProxyEndpoints
         if (app.Services.GetRequiredService<AccessPolicy>().OAuthEnabled)
         {
             app.MapGet(ProtectedResources.MetadataPath + "/{**suffix}",
-                (HttpContext context, string? suffix, ProtectedResourceMetadataEndpoint metadata, UpstreamManager upstreams, AccessPolicy policy) =>
+                (HttpContext context, string? suffix, ProtectedResourceMetadataEndpoint metadata, IUpstreamLookup upstreams, AccessPolicy policy) =>
                     metadata.ServeAsync(context, suffix, path => ScopesOf(path, upstreams, policy)));
         }
         app.MapMcp("/mcp").WithMetadata(AggregateEndpointMetadata.Instance);
@@ -74,12 +75,12 @@ internal static class ProxyEndpoints
     /// aggregated endpoint the defaults with every server's, so a client that asks for them all sees every server there.
     /// Null for a path that is no endpoint.
     /// </summary>
-    private static IEnumerable<string>? ScopesOf(string path, UpstreamManager upstreams, AccessPolicy policy)
+    private static IEnumerable<string>? ScopesOf(string path, IUpstreamLookup upstreams, AccessPolicy policy)
     {
         if (path is "/mcp" or "/sse" or "/mcp/sse")
-            return policy.ScopesFor(McpAccessRule.Open).Scopes.Concat(upstreams.Connections.SelectMany(c => policy.ScopesFor(c.AccessRule).Scopes));
+            return policy.ScopesFor(McpAccessRule.Open).Scopes.Concat(upstreams.Connections.SelectMany(c => policy.ScopesFor(c.Model.AccessRule).Scopes));
         var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
         var endpoint = segments is [_] or [_, "stream" or "sse"] or [_, "stream", "sse"];
-        return endpoint && upstreams.TryGet(segments[0], out var server) ? policy.ScopesFor(server.AccessRule).Scopes : null;
+        return endpoint && upstreams.TryGet(segments[0], out var server) ? policy.ScopesFor(server.Model.AccessRule).Scopes : null;
     }
 }

@@ -1,5 +1,8 @@
 using System.Text.Json;
+using McpServerless.Proxy.Management;
 using McpServerless.Proxy.Upstreams;
+using McpServerless.Security;
+using Microsoft.AspNetCore.Http.Features;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
@@ -7,12 +10,12 @@ using ModelContextProtocol.Server;
 namespace McpServerless.Proxy.Downstream;
 
 /// <summary>
-/// Shapes each downstream session. On <c>/{name}/…</c> the session presents the upstream honestly: its server
-/// info, capabilities and instructions, with a <see cref="ServerRelay"/> in front of the SDK's own handlers.
-/// On the aggregated endpoint it presents the gateway with tools, prompts and resources of every server the
-/// caller may use (<see cref="AggregateRelay"/>).
+/// Shapes each downstream session from the request's <see cref="IMcpProxyFeature"/>. On <c>/{name}/…</c> the session
+/// presents the upstream honestly: its server info, capabilities and instructions, with a <see cref="ServerRelay"/> in
+/// front of the SDK's own handlers. On the aggregated endpoint it presents the gateway with tools, prompts and
+/// resources of every server the caller may use (<see cref="AggregateRelay"/>).
 /// </summary>
-internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.AccessPolicy policy, DownstreamSessions sessions, ILoggerFactory loggerFactory)
+internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, AccessPolicy policy, DownstreamSessions sessions, ILoggerFactory loggerFactory)
 {
     private readonly ILogger _relayLogger = loggerFactory.CreateLogger<RelayFilter>();
 
@@ -24,18 +27,19 @@ internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.Acce
 
     public Task ConfigureAsync(HttpContext context, McpServerOptions options, CancellationToken cancellationToken)
     {
-        if (context.Items[typeof(UpstreamConnection)] is UpstreamConnection { Session: { } upstream } connection)
+        var feature = (McpProxyFeature)context.Features.GetRequiredFeature<IMcpProxyFeature>();
+        if (feature.Upstream is { } connection)
         {
-            options.ServerInfo = upstream.ServerInfo ?? GatewayInfo;
-            options.Capabilities = Clone(upstream.Capabilities);
-            options.ServerInstructions = upstream.Instructions;
-            var relay = new ServerRelay(connection.Name, upstreams, policy, _relayLogger);
-            options.Filters.Message.IncomingFilters.Add(relay.Filter);
-            context.Items[typeof(ServerRelay)] = relay;
+            // Null only if the connection dropped since the request was admitted: its requests fail until it is back.
+            var upstream = connection.Session;
+            options.ServerInfo = upstream?.ServerInfo ?? GatewayInfo;
+            options.Capabilities = upstream is null ? new ServerCapabilities() : Clone(upstream.Capabilities);
+            options.ServerInstructions = upstream?.Instructions;
+            feature.Relay = new ServerRelay(connection.Name, upstreams, policy, _relayLogger);
+            options.Filters.Message.IncomingFilters.Add(feature.Relay.Filter);
         }
         else
         {
-            var caller = context.Items[typeof(CallerIdentity)] as CallerIdentity ?? new CallerIdentity(null, "", null);
             options.ServerInfo = GatewayInfo;
             options.Capabilities = new ServerCapabilities
             {
@@ -43,8 +47,8 @@ internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.Acce
                 Prompts = new PromptsCapability { ListChanged = true },
                 Resources = new ResourcesCapability { ListChanged = true, Subscribe = true },
             };
-            options.ServerInstructions = "Tools and prompts of every server behind this gateway, named {server}__{name}.";
-            options.Filters.Message.IncomingFilters.Add(new AggregateRelay(upstreams, policy, caller, _relayLogger).Filter);
+            options.ServerInstructions = $"Tools and prompts of every server behind this gateway, named {{server}}{AggregateNaming.Separator}{{name}}.";
+            options.Filters.Message.IncomingFilters.Add(new AggregateRelay(upstreams, policy, feature.Caller, _relayLogger).Filter);
         }
         return Task.CompletedTask;
     }
@@ -56,22 +60,21 @@ internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.Acce
     /// </summary>
     public async Task RunAsync(HttpContext context, McpServer server, CancellationToken cancellationToken)
     {
-        var name = context.GetRouteValue("name") as string ?? DownstreamSessions.Aggregate;
+        var feature = (McpProxyFeature)context.Features.GetRequiredFeature<IMcpProxyFeature>();
+        var name = feature.Route.Server;
         // Bound before anything is awaited: the SDK calls this as it creates the session, before its id reaches the client.
-        using var slot = server.SessionId is not null ? context.Items[typeof(SessionSlot)] as SessionSlot : null;
+        using var slot = server.SessionId is not null ? feature.Slot : null;
         slot?.Bind(server.SessionId!);
         // The current connection, not the one the session was admitted on: an update just before must not leave this
         // session on the old definition, as it is not yet among the sessions an update ends.
-        if (context.Items[typeof(ServerRelay)] is not ServerRelay relay || server.SessionId is null
-            || !upstreams.TryGet(name, out var shared) || !shared.Definition.IsolateSessions)
+        if (feature.Relay is not { } relay || server.SessionId is null
+            || !upstreams.TryGet(name, out var shared) || !shared.Model.Definition.IsolateSessions)
         {
             await sessions.RunAsync(name, server, cancellationToken);
             return;
         }
 
-        await using var isolated = upstreams.OpenIsolated(shared);
-        ValueTask ForwardAsync(UpstreamConnection _, JsonRpcNotification notification) => new(server.SendMessageAsync(notification, cancellationToken));
-        isolated.Notified += ForwardAsync;
+        await using var isolated = upstreams.OpenIsolated(shared, new SessionObserver(server, cancellationToken));
         relay.Isolated = isolated;
         await sessions.RunAsync(name, server, cancellationToken);
     }
@@ -81,5 +84,16 @@ internal sealed class ProxySessionSetup(UpstreamManager upstreams, Security.Acce
     {
         var typeInfo = McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ServerCapabilities));
         return (ServerCapabilities)JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(capabilities, typeInfo), typeInfo)!;
+    }
+
+    /// <summary>An isolated connection's notifications are its one session's alone; its status is reported by the shared connection.</summary>
+    private sealed class SessionObserver(McpServer server, CancellationToken sessionEnded) : IUpstreamObserver
+    {
+        public void OnStatusChanged(UpstreamConnection connection)
+        {
+        }
+
+        public ValueTask OnNotificationAsync(UpstreamConnection connection, JsonRpcNotification notification) =>
+            new(server.SendMessageAsync(notification, sessionEnded));
     }
 }

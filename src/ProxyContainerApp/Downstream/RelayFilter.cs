@@ -52,7 +52,7 @@ internal abstract partial class RelayFilter(ILogger logger)
     /// the caller's alone (2026-07-28 callers get it shaped in place), except that a 2025-11-25 caller may be handed a
     /// shared node, such as the cached tool list.
     /// </summary>
-    protected abstract Task<JsonNode?> RelayAsync(JsonRpcRequest request, McpServer caller, CancellationToken cancellationToken);
+    protected abstract Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller caller, CancellationToken cancellationToken);
 
     // The filter's server is bound to the request's transport, so a streamable-HTTP reply lands on its POST.
     private async Task AnswerAsync(MessageContext context, JsonRpcRequest request, CancellationToken cancellationToken)
@@ -61,7 +61,7 @@ internal abstract partial class RelayFilter(ILogger logger)
         JsonRpcMessage reply;
         try
         {
-            var result = await RelayAsync(request, context.Server, cancellationToken);
+            var result = await RelayAsync(request, new DownstreamCaller(context.Server), cancellationToken);
             if (ResultShaper.SpeaksLatest(request, context.Server)) result = ResultShaper.ForLatest(result, request.Method, Caching);
             reply = new JsonRpcResponse { Id = request.Id, Result = result };
         }

@@ -3,6 +3,7 @@ using McpServerless.Admin;
 using McpServerless.Configuration;
 using McpServerless.Hosting;
 using McpServerless.Proxy.Downstream;
+using McpServerless.Proxy.Telemetry;
 using McpServerless.Security;
 using McpServerless.WebUi;
 using Microsoft.AspNetCore.Server.Kestrel.Core;

@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using System.Net;
 using Azure.Identity;
-using McpServerless.Proxy.Hosting;
+using McpServerless.Proxy.Telemetry;
 using McpServerless.Storage;
 using McpServerless.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
-using McpServerless.Proxy.Upstreams;
 using McpServerless.Tests.Infrastructure;
 using McpServerless.Tests.Proxy;
 using Microsoft.Extensions.DependencyInjection;
@@ -101,8 +100,8 @@ public sealed class LimitsAndTelemetryTests
         await using var first = await gateway.ConnectAsync("small/stream", protocolVersion: ProxyHarness.SessionProtocol);
         await using var second = await gateway.ConnectAsync("small/stream", protocolVersion: ProxyHarness.SessionProtocol);
 
-        var refused = await Assert.ThrowsAnyAsync<Exception>(() => gateway.ConnectAsync("small/stream", protocolVersion: ProxyHarness.SessionProtocol));
-        Assert.Contains("503", refused.ToString());
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => gateway.ConnectAsync("small/stream", protocolVersion: ProxyHarness.SessionProtocol));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Equal("still", (await first.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "still" })).Text());
     }
 
@@ -132,7 +131,7 @@ public sealed class LimitsAndTelemetryTests
         Assert.Contains("did not answer", ex.Message);
         Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(20));
 
-        Assert.True(Upstream(gateway, "slow").InFlight == 0);
+        Assert.Equal(0, gateway.Upstream("slow").InFlight);
         Assert.Equal("next", (await client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "next" })).Text());
     }
 
@@ -145,13 +144,11 @@ public sealed class LimitsAndTelemetryTests
 
         var client = await gateway.ConnectAsync("abandoned/stream");
         var call = client.CallToolAsync("sleep", new Dictionary<string, object?> { ["milliseconds"] = 60_000 }).AsTask();
-        await Eventually.GetAsync(() => Task.FromResult(Upstream(gateway, "abandoned").InFlight), n => n == 1, "the call to reach the upstream");
+        await gateway.WaitInFlightAsync("abandoned");
 
         await client.DisposeAsync();
-        await Eventually.GetAsync(() => Task.FromResult(Upstream(gateway, "abandoned").InFlight), n => n == 0, "the upstream call to be released", TimeSpan.FromSeconds(15));
-        await Assert.ThrowsAnyAsync<Exception>(() => call);
+        await gateway.WaitInFlightAsync("abandoned", 0);
+        // The client's own pending call ends with its disposal.
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
     }
-
-    private static UpstreamConnection Upstream(GatewayHarness gateway, string name) =>
-        gateway.Proxy.Services.GetRequiredService<UpstreamManager>().TryGet(name, out var connection) ? connection : throw new InvalidOperationException(name);
 }

@@ -37,7 +37,7 @@ public sealed class UpstreamFailureMessageTests
         var pid = int.Parse((await client.CallToolAsync("whoami")).Text(), System.Globalization.CultureInfo.InvariantCulture);
 
         var call = client.CallToolAsync("sleep", new Dictionary<string, object?> { ["milliseconds"] = 60_000 }).AsTask();
-        await Task.Delay(500);
+        await gateway.WaitInFlightAsync("mortal");
         System.Diagnostics.Process.GetProcessById(pid).Kill();
 
         var error = await Assert.ThrowsAsync<McpProtocolException>(() => call);

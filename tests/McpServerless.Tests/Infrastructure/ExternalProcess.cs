@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 
 namespace McpServerless.Tests.Infrastructure;
 
@@ -42,25 +41,8 @@ public sealed class ExternalProcess : IAsyncDisposable
     }
 
     /// <summary>Waits until something accepts TCP connections on the loopback port, or fails with the process output.</summary>
-    public async Task WaitForPortAsync(int port, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process.HasExited) throw new InvalidOperationException($"{_process.StartInfo.FileName} exited with {_process.ExitCode}: {Output}");
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(System.Net.IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException)
-            {
-                await Task.Delay(50);
-            }
-        }
-        throw new TimeoutException($"{_process.StartInfo.FileName} did not listen on {port}: {Output}");
-    }
+    public Task WaitForPortAsync(int port, TimeSpan? timeout = null) =>
+        McpServerless.Testing.LoopbackPort.WaitForListenerAsync(_process, port, timeout ?? TimeSpan.FromSeconds(30), () => Output);
 
     /// <summary>Waits for the process to end by itself and returns its standard output; fails with its output otherwise.</summary>
     public async Task<string> WaitForExitAsync(TimeSpan timeout)

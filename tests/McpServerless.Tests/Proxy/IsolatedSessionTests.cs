@@ -68,7 +68,8 @@ public sealed class IsolatedSessionTests : IAsyncLifetime
         await _gateway.Admin.UnregisterAsync("isolated");
 
         await Eventually.ExitedAsync(pid, "the session's upstream process to exit");
-        await Assert.ThrowsAnyAsync<Exception>(() => client.CallToolAsync("whoami").AsTask());
+        var gone = await Assert.ThrowsAsync<HttpRequestException>(() => client.CallToolAsync("whoami").AsTask());
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
         await client.DisposeAsync();
     }
 

@@ -1,5 +1,6 @@
 using McpServerless.Model;
 using McpServerless.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol.Client;
 
 namespace McpServerless.Tests.Proxy;
@@ -11,6 +12,15 @@ internal static class ProxyHarness
             async () => (await gateway.Admin.GetAsync(name))?.Status,
             s => s?.State == ConnectionState.Connected,
             $"{name} to connect", timeout);
+
+    /// <summary>The managed upstream connection of <paramref name="name"/>, as the relay sees it.</summary>
+    public static McpServerless.Proxy.Upstreams.UpstreamConnection Upstream(this GatewayHarness gateway, string name) =>
+        gateway.Proxy.Services.GetRequiredService<McpServerless.Proxy.Management.IUpstreamLookup>().TryGet(name, out var connection)
+            ? connection : throw new InvalidOperationException($"{name} has no connection.");
+
+    /// <summary>Waits until <paramref name="count"/> requests are in flight to <paramref name="name"/>'s upstream: a call has reached it.</summary>
+    public static Task WaitInFlightAsync(this GatewayHarness gateway, string name, long count = 1) =>
+        Eventually.GetAsync(() => Task.FromResult(gateway.Upstream(name).InFlight), n => n == count, $"{count} calls in flight to {name}");
 
     /// <summary>The last protocol revision with sessions, whose clients get server-pushed notifications.</summary>
     public const string SessionProtocol = "2025-11-25";

@@ -21,7 +21,7 @@ public sealed class ProxyLifecycleTests
 
         var stopwatch = Stopwatch.StartNew();
         var slow = client.CallToolAsync("sleep", new Dictionary<string, object?> { ["milliseconds"] = 60_000 }).AsTask();
-        await Task.Delay(500);
+        await gateway.WaitInFlightAsync("fragile");
         Process.GetProcessById(firstPid).Kill();
 
         var failure = await Record.ExceptionAsync(async () => await slow);
@@ -170,7 +170,9 @@ public sealed class ProxyLifecycleTests
         await gateway.Admin.UnregisterAsync("doomed");
 
         await Eventually.ExitedAsync(pid, "the child process to exit");
-        await Assert.ThrowsAnyAsync<Exception>(() => client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "x" }).AsTask());
+        // The session ended with its server: its id is unknown now, as to a client that never had one.
+        var gone = await Assert.ThrowsAsync<HttpRequestException>(() => client.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "x" }).AsTask());
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
         Assert.Empty(await gateway.Admin.ListToolsAsync());
     }
 
@@ -198,12 +200,13 @@ public sealed class ProxyLifecycleTests
         await using var sse = await gateway.ConnectAsync("graceful/sse", HttpTransportMode.Sse);
 
         var inFlight = client.CallToolAsync("sleep", new Dictionary<string, object?> { ["milliseconds"] = 1500 }).AsTask();
-        await Task.Delay(300);
+        await gateway.WaitInFlightAsync("graceful");
         var stopping = Stopwatch.StartNew();
         await gateway.Proxy.StopAsync();
 
         Assert.Equal("slept 1500ms", (await inFlight).Text());
         Assert.True(stopping.Elapsed < TimeSpan.FromSeconds(20), $"shutdown took {stopping.Elapsed}");
-        await Assert.ThrowsAnyAsync<Exception>(() => sse.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "x" }).AsTask());
+        // The legacy stream was closed by the shutdown: the client has no session to post to.
+        await Assert.ThrowsAsync<HttpRequestException>(() => sse.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "x" }).AsTask());
     }
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using McpServerless.Proxy.Upstreams;
 using McpServerless.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;
@@ -130,8 +129,7 @@ public sealed class ServerToClientRequestTests : IAsyncLifetime
         await using var waiting = await _gateway.ConnectAsync("tools/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: handlers);
         await using var asking = await _gateway.ConnectAsync("tools/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: handlers);
         var sleeping = waiting.CallToolAsync("sleep", new Dictionary<string, object?> { ["milliseconds"] = 3_000 }).AsTask();
-        await Eventually.GetAsync(() => Task.FromResult(_gateway.Proxy.Services.GetRequiredService<UpstreamManager>().TryGet("tools", out var upstream) ? upstream.InFlight : 0),
-            n => n == 1, "the sleeping call to be in flight", TimeSpan.FromSeconds(5));
+        await _gateway.WaitInFlightAsync("tools");
 
         var error = await CallForErrorAsync(asking, "ask", new() { ["question"] = "Whose question is this?" });
 

@@ -7,16 +7,10 @@ namespace McpServerless.Tests.Storage;
 /// Azurite's table service alone (one node process, killed by PID) on a loopback port. It keeps data in memory,
 /// so a restart starts empty.
 /// </summary>
-public sealed class AzuriteServer : IAsyncDisposable
+public sealed class AzuriteServer(int port) : LoopbackServer(port)
 {
     // Azurite's documented development account key.
     private const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-
-    private ExternalProcess? _process;
-
-    private AzuriteServer(int port) => Port = port;
-
-    public int Port { get; }
 
     public string ConnectionString =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
@@ -28,36 +22,17 @@ public sealed class AzuriteServer : IAsyncDisposable
         return server;
     }
 
-    public async Task StartAsync()
-    {
-        if (_process is not null) await _process.DisposeAsync();
-        var entry = TestTools.NodePackageFile("azurite", "dist/src/table/main.js");
-        _process = ExternalProcess.Start("node", [entry, "--inMemoryPersistence", "--tableHost", "127.0.0.1",
+    protected override ExternalProcess Launch() =>
+        ExternalProcess.Start("node", [TestTools.NodePackageFile("azurite", "dist/src/table/main.js"), "--inMemoryPersistence", "--tableHost", "127.0.0.1",
             "--tablePort", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--silent", "--disableTelemetry", "--skipApiVersionCheck"]);
-        await _process.WaitForPortAsync(Port);
-    }
-
-    public async Task StopAsync()
-    {
-        if (_process is not null) await _process.StopAsync();
-    }
 
     public TableStoreOptions StoreOptions(string tableName) =>
         new() { ConnectionString = ConnectionString, TableName = tableName, Timeout = TimeSpan.FromSeconds(2) };
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_process is not null) await _process.DisposeAsync();
-    }
 }
 
-public sealed class AzuriteFixture : IAsyncLifetime
+public sealed class AzuriteFixture : LoopbackServerFixture<AzuriteServer>
 {
-    public AzuriteServer Server { get; private set; } = null!;
-
-    public async Task InitializeAsync() => Server = await AzuriteServer.StartNewAsync();
-
-    public async Task DisposeAsync() => await Server.DisposeAsync();
+    protected override Task<AzuriteServer> StartServerAsync() => AzuriteServer.StartNewAsync();
 }
 
 [CollectionDefinition(Name)]

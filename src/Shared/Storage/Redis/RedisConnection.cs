@@ -18,18 +18,25 @@ public sealed partial class RedisConnection : IAsyncDisposable
 
     public RedisConnection(RedisConnectionOptions options, ILogger logger)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.Configuration);
         _logger = logger;
-        _configuration = ConfigurationOptions.Parse(options.Configuration);
-        if (!string.IsNullOrEmpty(options.Password)) _configuration.Password = options.Password;
-        var timeout = (int)options.Timeout.TotalMilliseconds;
-        _configuration.AbortOnConnectFail = false;
-        _configuration.ConnectTimeout = timeout;
-        _configuration.SyncTimeout = timeout;
-        _configuration.AsyncTimeout = timeout;
-        // Retry the connection quickly after an outage rather than backing off to tens of seconds.
-        _configuration.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 250, maxDeltaBackOffMilliseconds: 2000);
+        _configuration = Configure(options);
         _multiplexer = new(ConnectAsync);
+    }
+
+    /// <summary>How every connection of the gateway reaches Redis: bounded by the timeout, reconnecting by itself.</summary>
+    internal static ConfigurationOptions Configure(RedisConnectionOptions options)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Configuration);
+        var configuration = ConfigurationOptions.Parse(options.Configuration);
+        if (!string.IsNullOrEmpty(options.Password)) configuration.Password = options.Password;
+        var timeout = (int)options.Timeout.TotalMilliseconds;
+        configuration.AbortOnConnectFail = false;
+        configuration.ConnectTimeout = timeout;
+        configuration.SyncTimeout = timeout;
+        configuration.AsyncTimeout = timeout;
+        // Retry the connection quickly after an outage rather than backing off to tens of seconds.
+        configuration.ReconnectRetryPolicy = new ExponentialRetry(deltaBackOffMilliseconds: 250, maxDeltaBackOffMilliseconds: 2000);
+        return configuration;
     }
 
     /// <summary>Runs a command, translating outages into <see cref="McpStoreUnavailableException"/>.</summary>

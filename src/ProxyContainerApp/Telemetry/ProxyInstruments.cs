@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using McpServerless.Metrics;
 
-namespace McpServerless.Proxy.Hosting;
+namespace McpServerless.Proxy.Telemetry;
 
 /// <summary>
 /// The proxy's OpenTelemetry instruments, on the same meter as <see cref="GatewayMetrics"/>, plus one
@@ -30,13 +30,24 @@ public sealed class ProxyInstruments
     /// <summary>The gateway meter, for observable instruments whose owners live elsewhere.</summary>
     public Meter Meter { get; }
 
+    /// <summary>The span of one request relayed upstream, or null when nobody listens.</summary>
+    public static Activity? StartUpstreamActivity(string mcpName, string method, string? tool)
+    {
+        if (!ActivitySource.HasListeners()) return null;
+        var activity = ActivitySource.StartActivity($"mcp {method}", ActivityKind.Client);
+        activity?.SetTag("mcp.server", mcpName);
+        activity?.SetTag("mcp.tool", tool);
+        return activity;
+    }
+
+    /// <param name="outcome"><c>ok</c>, <c>error</c> (a JSON-RPC error answer), <c>cancelled</c>, or an <see cref="Upstreams.UpstreamException.Outcome"/>.</param>
     public void RecordRequest(string mcpName, string method, string? tool, string outcome, TimeSpan elapsed)
     {
         var tags = new TagList { { "mcp.server", mcpName }, { "mcp.method", method }, { "outcome", outcome } };
         if (tool is not null) tags.Add("mcp.tool", tool);
         _upstreamRequests.Add(1, tags);
         _upstreamDuration.Record(elapsed.TotalSeconds, tags);
-        _metrics.RecordUpstreamCall(mcpName, failed: outcome is "error" or "timeout", elapsed);
+        _metrics.RecordUpstreamCall(mcpName, failed: outcome is not ("ok" or "cancelled"), elapsed);
     }
 
     public void RecordReconnect(string mcpName) => _reconnects.Add(1, new KeyValuePair<string, object?>("mcp.server", mcpName));

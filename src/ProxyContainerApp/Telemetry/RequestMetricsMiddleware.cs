@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using McpServerless.Metrics;
 
-namespace McpServerless.Proxy.Hosting;
+namespace McpServerless.Proxy.Telemetry;
 
 /// <summary>Counts every request by route pattern ("GET /admin/mcps/{name}") and by MCP server name.</summary>
 internal sealed class RequestMetricsMiddleware(RequestDelegate next, GatewayMetrics metrics)

@@ -8,7 +8,7 @@ using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
-namespace McpServerless.Proxy.Hosting;
+namespace McpServerless.Proxy.Telemetry;
 
 /// <summary>
 /// OpenTelemetry for the gateway: its own meter (requests per route and server, upstream calls per server and tool,
@@ -26,6 +26,7 @@ internal static class GatewayTelemetry
     public static IServiceCollection AddGatewayTelemetry(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<ProxyInstruments>();
+        services.AddSingleton<GatewayGauges>();
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("mcp-serverless"))
             .WithMetrics(metrics => metrics
@@ -63,11 +64,14 @@ internal static class GatewayTelemetry
         return AzureCredentials.Create(parts.GetValueOrDefault("ClientId") ?? defaultClientId);
     }
 
-    public static void MapGatewayTelemetry(this WebApplication app) =>
+    public static void MapGatewayTelemetry(this WebApplication app)
+    {
+        app.Services.GetRequiredService<GatewayGauges>();
         app.MapPrometheusScrapingEndpoint(ScrapePath, meterProvider: null, configureBranchedPipeline: scrape => scrape.Use(async (context, next) =>
         {
             var decision = await context.RequestServices.GetRequiredService<AccessPolicy>().AuthorizeAdminAsync(context);
             if (decision.IsAllowed) await next(context);
             else await AccessPolicy.Deny(context, decision).ExecuteAsync(context);
         }), optionsName: null);
+    }
 }

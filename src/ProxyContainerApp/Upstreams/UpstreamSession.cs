@@ -1,0 +1,34 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using McpServerless.Model;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace McpServerless.Proxy.Upstreams;
+
+/// <summary>What a live upstream offers; replaced whole on reconnect or tools/list_changed, so readers never lock.</summary>
+public sealed record UpstreamSession(McpClient Client, Implementation? ServerInfo, ServerCapabilities Capabilities, string? Instructions, IReadOnlyList<Tool> Tools)
+{
+    // Kept with the list it was made from: a copy made `with { Tools = ... }` after list_changed must not serve the old one.
+    private ToolsListing? _toolsResult;
+
+    /// <summary>The <c>tools/list</c> result, serialized once per tool set: listing never goes upstream.</summary>
+    public JsonNode ToolsResult => (_toolsResult is { } cached && ReferenceEquals(cached.Tools, Tools) ? cached : _toolsResult = new(Tools)).Result;
+
+    /// <summary>The tools <paramref name="client"/>'s server offers that <paramref name="filter"/> lets through.</summary>
+    public static async Task<IReadOnlyList<Tool>> ListToolsAsync(McpClient client, ToolFilterMatcher filter, CancellationToken cancellationToken)
+    {
+        if (client.ServerCapabilities.Tools is null) return [];
+        var tools = await client.ListToolsAsync(cancellationToken: cancellationToken);
+        return [.. tools.Select(t => t.ProtocolTool).Where(t => filter.Allows(t.Name))];
+    }
+
+    private sealed class ToolsListing(IReadOnlyList<Tool> tools)
+    {
+        public IReadOnlyList<Tool> Tools { get; } = tools;
+
+        public JsonNode Result { get; } = JsonSerializer.SerializeToNode(
+            new ListToolsResult { Tools = [.. tools] }, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ListToolsResult)))!;
+    }
+}

@@ -11,7 +11,8 @@
 // A client's "roles" go into its access tokens as a "roles" claim, as Entra ID writes an app's application permissions.
 //
 // Test hooks, on the same port:
-//   POST /_test/rotate      signs with a new key from now on; the old one stays published (a key rollover)
+//   POST /_test/rotate      signs with a new key from now on; the old one stays published (a key rollover), or with
+//                           ?withdraw=true is no longer published (a compromised key taken back)
 //   GET  /_test/stats       {"tokens": {"<client_id>": n}}: tokens issued per client
 //   GET  /_test/msi/token   a managed-identity endpoint (the App Service protocol Azure.Identity speaks): answers
 //                           ?resource=R with a client-credentials token for R, issued by this server to the client
@@ -127,6 +128,7 @@ const server = http.createServer(async (req, res) => {
   try {
     if (url.pathname.startsWith("/interaction/")) return await interact(req, res);
     if (url.pathname === "/_test/rotate" && req.method === "POST") {
+      if (url.searchParams.get("withdraw") === "true") keys.length = 0;
       keys.unshift(newKey());
       provider = createProvider();
       return json(res, 200, { kid: keys[0].kid });

@@ -218,7 +218,7 @@ public sealed class AccessPolicy
         if (token.IsEmpty)
             return new(AccessOutcome.Unauthorized, missing, _oauth.Challenge(request, resourcePath, needed.ChallengeScope));
 
-        var outcome = await _oauth.AuthenticateAsync(context, resourcePath);
+        var outcome = await _oauth.AuthenticateAsync(context, token, resourcePath);
         if (outcome.Principal is not { } principal)
         {
             return new(outcome.AuthorityUnavailable ? AccessOutcome.Unavailable : AccessOutcome.Unauthorized, outcome.Failure,

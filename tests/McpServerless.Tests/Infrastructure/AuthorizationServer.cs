@@ -112,10 +112,10 @@ public sealed class AuthorizationServer : IAsyncDisposable
         return JsonNode.Parse(body)!["access_token"]!.GetValue<string>();
     }
 
-    /// <summary>Signs with a new key from now on, still publishing the old one: a key rollover.</summary>
-    public async Task RotateKeysAsync()
+    /// <summary>Signs with a new key from now on, still publishing the old one (a key rollover) unless <paramref name="withdrawOld"/>.</summary>
+    public async Task RotateKeysAsync(bool withdrawOld = false)
     {
-        using var response = await _http.PostAsync(new Uri(Address, "_test/rotate"), null);
+        using var response = await _http.PostAsync(new Uri(Address, withdrawOld ? "_test/rotate?withdraw=true" : "_test/rotate"), null);
         response.EnsureSuccessStatusCode();
     }
 

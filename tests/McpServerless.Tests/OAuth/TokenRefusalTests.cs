@@ -141,6 +141,48 @@ public sealed class TokenRefusalTests(OAuthGateway fixture) : IClassFixture<OAut
         Assert.Equal(HttpStatusCode.OK, old.StatusCode);
     }
 
+    [Fact]
+    public async Task A_key_the_issuer_withdraws_stops_admitting_tokens_that_passed_before()
+    {
+        await using var oauth = await OAuthGateway.StartAsync();
+        var before = await oauth.TokenAsync(AuthorizationServer.Agent, "docs/stream");
+        using (var first = await oauth.Http.SendAsync(RawMcp.Post(Path, RawMcp.Initialize, token: before)))
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+
+        await oauth.Issuer.RotateKeysAsync(withdrawOld: true);
+        var after = await oauth.TokenAsync(AuthorizationServer.Agent, "docs/stream");
+        await Eventually.GetAsync(async () =>
+        {
+            using var response = await oauth.Http.SendAsync(RawMcp.Post(Path, RawMcp.Initialize, token: after));
+            return response.StatusCode;
+        }, status => status == HttpStatusCode.OK, "a token signed with the new key to pass", TimeSpan.FromSeconds(10));
+
+        // The gateway has the new key set now; a token it admitted under the old set is checked again, and refused.
+        using var old = await oauth.Http.SendAsync(RawMcp.Post(Path, RawMcp.Initialize, token: before));
+        Assert.Equal(HttpStatusCode.Unauthorized, old.StatusCode);
+        Assert.Contains("key", old.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
+    public async Task A_token_that_passed_before_is_still_held_to_each_endpoints_audience_and_scopes()
+    {
+        // Admitted on open (the gateway's audience, mcp.access), then refused on docs, which wants docs.read.
+        var forGateway = await fixture.TokenAsync(AuthorizationServer.Reader, "");
+        using (var open = await SendAsync(forGateway, "/open/stream"))
+            Assert.Equal(HttpStatusCode.OK, open.StatusCode);
+        using (var docs = await SendAsync(forGateway))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, docs.StatusCode);
+            Assert.Contains("error=\"insufficient_scope\"", docs.Headers.WwwAuthenticate.ToString());
+        }
+
+        // Admitted on open, whose URI it names, then refused on docs, which it does not.
+        var forOpen = await fixture.TokenAsync(AuthorizationServer.Agent, "open/stream");
+        using (var open = await SendAsync(forOpen, "/open/stream"))
+            Assert.Equal(HttpStatusCode.OK, open.StatusCode);
+        await AssertInvalidTokenAsync(forOpen, "audience");
+    }
+
     private async Task AssertInvalidTokenAsync(string token, string? described, string path = Path)
     {
         using var response = await SendAsync(token, path);

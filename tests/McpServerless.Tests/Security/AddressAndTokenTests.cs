@@ -3,7 +3,9 @@ using McpServerless.Configuration;
 using McpServerless.Model;
 using McpServerless.Security;
 using McpServerless.Security.OAuth;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace McpServerless.Tests.Security;
@@ -102,11 +104,14 @@ public sealed class AddressAndTokenTests
         Assert.Equal(AccessOutcome.Unauthorized, (await open.AuthorizeMcpAsync(Context("192.0.2.1", "anything"), locked)).Outcome);
     }
 
+    private static readonly IOptionsMonitor<JwtBearerOptions> JwtOptions =
+        new ServiceCollection().AddOptions().BuildServiceProvider().GetRequiredService<IOptionsMonitor<JwtBearerOptions>>();
+
     private static AccessPolicy Policy(McpProxyOptions settings)
     {
         var options = Options.Create(settings);
         var frontDoor = new FrontDoorPolicy(options);
-        return new(options, frontDoor, new OAuthAuthenticator(options, new ProtectedResources(options, frontDoor)));
+        return new(options, frontDoor, new OAuthAuthenticator(options, JwtOptions, new ProtectedResources(options, frontDoor), TimeProvider.System));
     }
 
     private static DefaultHttpContext Context(string peer, string? token)

@@ -31,9 +31,14 @@ public sealed class OAuthPrincipal : ClaimsPrincipal
         Subject = FindFirst("sub")?.Value ?? "";
         Issuer = FindFirst("iss")?.Value ?? "";
         ClientId = FindFirst("client_id")?.Value ?? FindFirst("azp")?.Value ?? FindFirst("appid")?.Value;
+        if (long.TryParse(FindFirst("exp")?.Value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var exp))
+            ExpiresAt = DateTimeOffset.FromUnixTimeSeconds(exp);
     }
 
     public string Subject { get; }
+
+    /// <summary>When the token expires (its <c>exp</c>).</summary>
+    public DateTimeOffset? ExpiresAt { get; }
 
     public string Issuer { get; }
 

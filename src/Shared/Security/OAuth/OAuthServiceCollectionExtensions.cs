@@ -55,6 +55,10 @@ public static class OAuthServiceCollectionExtensions
         {
             AutomaticRefreshInterval = jwt.AutomaticRefreshInterval,
             RefreshInterval = jwt.RefreshInterval,
+            // A token that fails against the current keys would otherwise be tried against the "last known good" set
+            // for an hour: a key the issuer withdrew (compromised) would keep admitting tokens. A failed refresh keeps
+            // the current keys all the same.
+            UseLastKnownGoodConfiguration = false,
         };
     }
 }

@@ -8,7 +8,8 @@ namespace McpServerless.Model;
 /// mixed list say nothing about which token each mask meant), a header or variable when its name is stored, a client
 /// secret when the token endpoint and client id it belongs to are unchanged (a mask must not send the stored secret
 /// to another server).
-/// Any other mask stays and validation refuses it, so <c>***</c> never becomes a secret.
+/// Any other mask stays and validation refuses it, so <c>***</c> never becomes a secret. A virtual server's only
+/// secrets are its auth tokens, under the same rule.
 /// </summary>
 public static class SecretRedaction
 {
@@ -16,7 +17,7 @@ public static class SecretRedaction
 
     public static McpDefinition Redact(this McpDefinition definition) => definition with
     {
-        AuthTokens = definition.AuthTokens?.Select(_ => Mask).ToArray(),
+        AuthTokens = MaskTokens(definition.AuthTokens),
         Headers = MaskValues(definition.Headers),
         Env = MaskValues(definition.Env),
         UpstreamAuth = definition.UpstreamAuth is { ClientSecret: not null } auth ? auth with { ClientSecret = Mask } : definition.UpstreamAuth,
@@ -25,10 +26,7 @@ public static class SecretRedaction
     /// <summary>Replaces masked values in <paramref name="incoming"/> with the ones stored in <paramref name="stored"/>.</summary>
     public static McpDefinition RestoreMasked(this McpDefinition incoming, McpDefinition stored) => incoming with
     {
-        AuthTokens = incoming.AuthTokens is { } tokens && stored.AuthTokens is { Count: > 0 } storedTokens
-            && tokens.Count == storedTokens.Count && tokens.All(t => t == Mask)
-            ? storedTokens
-            : incoming.AuthTokens,
+        AuthTokens = RestoreTokens(incoming.AuthTokens, stored.AuthTokens),
         Headers = RestoreValues(incoming.Headers, stored.Headers),
         Env = RestoreValues(incoming.Env, stored.Env),
         UpstreamAuth = incoming.UpstreamAuth is { ClientSecret: Mask } masked && stored.UpstreamAuth is { ClientSecret: { } kept } original
@@ -36,6 +34,20 @@ public static class SecretRedaction
             ? masked with { ClientSecret = kept }
             : incoming.UpstreamAuth,
     };
+
+    public static VirtualServerDefinition Redact(this VirtualServerDefinition definition) =>
+        definition with { AuthTokens = MaskTokens(definition.AuthTokens) };
+
+    /// <summary>Replaces masked tokens in <paramref name="incoming"/> with the ones stored in <paramref name="stored"/>.</summary>
+    public static VirtualServerDefinition RestoreMasked(this VirtualServerDefinition incoming, VirtualServerDefinition stored) =>
+        incoming with { AuthTokens = RestoreTokens(incoming.AuthTokens, stored.AuthTokens) };
+
+    private static string[]? MaskTokens(IReadOnlyList<string>? tokens) => tokens?.Select(_ => Mask).ToArray();
+
+    private static IReadOnlyList<string>? RestoreTokens(IReadOnlyList<string>? incoming, IReadOnlyList<string>? stored) =>
+        incoming is not null && stored is { Count: > 0 } && incoming.Count == stored.Count && incoming.All(t => t == Mask)
+            ? stored
+            : incoming;
 
     private static Dictionary<string, string>? MaskValues(IReadOnlyDictionary<string, string>? map) =>
         map?.ToDictionary(p => p.Key, _ => Mask, StringComparer.Ordinal);

@@ -33,7 +33,7 @@ public readonly record struct AccessDecision(AccessOutcome Outcome, string? Reas
     public bool IsAllowed => Outcome == AccessOutcome.Allowed;
 }
 
-/// <summary>The per-server part of the proxy policy, compiled once per definition (the proxy path is hot).</summary>
+/// <summary>The per-server (or per-virtual-server) part of the proxy policy, compiled once per definition (the proxy path is hot).</summary>
 public sealed class McpAccessRule
 {
     private McpAccessRule(IpAllowList allowedIps, TokenSet tokens, bool requireAuth, ScopeRequirement? scopes)
@@ -58,9 +58,12 @@ public sealed class McpAccessRule
     /// <summary>Compiles a validated definition's <c>allowedIPs</c>, <c>authTokens</c>, <c>requireAuth</c>, <c>requiredScopes</c> and <c>requiredRoles</c>.</summary>
     public static McpAccessRule From(McpDefinition definition) =>
         new(IpAllowList.Parse(definition.AllowedIps), TokenSet.Create(definition.AuthTokens), definition.RequireAuth,
-            definition.RequiredScopes is { Count: > 0 } || definition.RequiredRoles is { Count: > 0 }
-                ? new ScopeRequirement(definition.RequiredScopes, definition.RequiredRoles)
-                : null);
+            ScopeRequirement.From(definition.RequiredScopes, definition.RequiredRoles));
+
+    /// <summary>Compiles a validated virtual server's access rules, which work as a server's.</summary>
+    public static McpAccessRule From(VirtualServerDefinition definition) =>
+        new(IpAllowList.Parse(definition.AllowedIps), TokenSet.Create(definition.AuthTokens), definition.RequireAuth,
+            ScopeRequirement.From(definition.RequiredScopes, definition.RequiredRoles));
 }
 
 /// <summary>

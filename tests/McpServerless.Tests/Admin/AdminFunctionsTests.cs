@@ -26,8 +26,22 @@ public sealed class AdminFunctionsTests
         // Every local admin route exists below the base (the console too), plus /healthz and its probes and the OAuth
         // protected resource metadata at the root.
         Assert.Equal(
-            [".well-known/oauth-protected-resource/{*suffix}", "gateway/.well-known/oauth-protected-resource/{*suffix}", "gateway/admin/audit", "gateway/admin/mcps", "gateway/admin/mcps/{name}", "gateway/admin/metrics", "gateway/admin/tools", "gateway/healthz/{probe?}", "gateway/ui/{*path}", "healthz/{probe?}"],
+            [".well-known/oauth-protected-resource/{*suffix}", "gateway/.well-known/oauth-protected-resource/{*suffix}", "gateway/admin/audit", "gateway/admin/mcps",
+             "gateway/admin/mcps/{name}", "gateway/admin/metrics", "gateway/admin/tools", "gateway/admin/virtual-servers", "gateway/admin/virtual-servers/{name}",
+             "gateway/healthz/{probe?}", "gateway/ui/{*path}", "healthz/{probe?}"],
             routes.Distinct().Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Every_admin_route_and_method_has_its_trigger()
+    {
+        var triggers = typeof(AdminHttpFunctions).GetMethods()
+            .Where(m => m.GetCustomAttribute<FunctionAttribute>() is not null)
+            .Select(m => m.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).Single(a => a is not null)!)
+            .SelectMany(t => t.Methods!.Select(method => $"{method.ToUpperInvariant()} {t.Route}"))
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.All(McpServerless.Admin.AdminRoutes.All, route =>
+            Assert.Contains($"{route.Method} {FunctionRoutes.Base}/{route.Template}", triggers));
     }
 
     [Fact]

@@ -16,6 +16,10 @@ public sealed class ScopeRequirement
 
     public static ScopeRequirement None { get; } = new(null, null);
 
+    /// <summary>A definition's own requirement, or null when it names none (the configured defaults then apply).</summary>
+    public static ScopeRequirement? From(IReadOnlyList<string>? scopes, IReadOnlyList<string>? roles) =>
+        scopes is { Count: > 0 } || roles is { Count: > 0 } ? new(scopes, roles) : null;
+
     public IReadOnlyList<string> Scopes { get; }
 
     public IReadOnlyList<string> Roles { get; }

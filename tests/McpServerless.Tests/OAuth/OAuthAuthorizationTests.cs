@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using McpServerless.Admin;
 using McpServerless.AdminFunctions;
 using McpServerless.Configuration;
 using McpServerless.Tests.Infrastructure;
@@ -118,6 +119,7 @@ public sealed class OAuthAuthorizationTests(OAuthGateway fixture) : IClassFixtur
     public async Task The_admin_api_takes_tokens_with_the_admin_scope()
     {
         await AssertAdminAsync(fixture.Http, "/admin/mcps", fixture.Resource(""));
+        await AssertEveryAdminRouteWantsTheAdminScopeAsync(fixture.Http, "/", fixture.Resource(""));
     }
 
     [Fact]
@@ -131,6 +133,7 @@ public sealed class OAuthAuthorizationTests(OAuthGateway fixture) : IClassFixtur
         });
         var root = functions.Root.ToString().TrimEnd('/');
         await AssertAdminAsync(functions.Http, "admin/mcps", root);
+        await AssertEveryAdminRouteWantsTheAdminScopeAsync(functions.Http, "", root);
         using (var byRole = await SendAsync(functions.Http, "admin/mcps", await fixture.Issuer.TokenAsync(AuthorizationServer.RoleApp, root)))
             Assert.Equal(HttpStatusCode.OK, byRole.StatusCode);
 
@@ -174,6 +177,24 @@ public sealed class OAuthAuthorizationTests(OAuthGateway fixture) : IClassFixtur
 
         using (var staticToken = await SendAsync(http, path, IAdminTestHost.AdminToken))
             Assert.Equal(HttpStatusCode.OK, staticToken.StatusCode);
+    }
+
+    /// <summary>Every route of <see cref="AdminRoutes.All"/>, as the host maps it under <paramref name="prefix"/>: 401 without a token, 403 without the admin scope.</summary>
+    private async Task AssertEveryAdminRouteWantsTheAdminScopeAsync(HttpClient http, string prefix, string resource)
+    {
+        var reader = await fixture.Issuer.TokenAsync(AuthorizationServer.Reader, resource);
+        foreach (var route in AdminRoutes.All.Where(r => r.IsAdmin))
+        {
+            var path = prefix + route.Template.Replace("{name}", "someone", StringComparison.Ordinal);
+            using (var anonymous = await http.SendAsync(new HttpRequestMessage(new HttpMethod(route.Method), path)))
+                Assert.True(anonymous.StatusCode == HttpStatusCode.Unauthorized, $"{route.Method} {path} without a token: {anonymous.StatusCode}");
+
+            using var request = new HttpRequestMessage(new HttpMethod(route.Method), path);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", reader);
+            using var forbidden = await http.SendAsync(request);
+            Assert.True(forbidden.StatusCode == HttpStatusCode.Forbidden, $"{route.Method} {path} without the admin scope: {forbidden.StatusCode}");
+            Assert.Contains("error=\"insufficient_scope\"", forbidden.Headers.WwwAuthenticate.ToString());
+        }
     }
 
     private static Task<HttpResponseMessage> SendAsync(HttpClient http, string path, string token)

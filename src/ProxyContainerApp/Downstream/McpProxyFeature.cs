@@ -35,5 +35,9 @@ internal sealed class McpProxyFeature(SessionRoute route, CallerIdentity caller)
     public ServerRelay? Relay { get; set; }
 }
 
-/// <summary>Who opened a request: its address and bearer token, kept so every server's own rules can be applied per request.</summary>
-internal sealed record CallerIdentity(System.Net.IPAddress? Address, string Token);
+/// <summary>
+/// Who opened a request: its address, its bearer token (a static token counts only if it is one) and, with OAuth, its
+/// validated principal, kept so every server's own rules can be applied per request. A later request of an aggregated
+/// session brings its own principal (<c>JsonRpcMessageContext.User</c>), which then counts instead.
+/// </summary>
+internal sealed record CallerIdentity(System.Net.IPAddress? Address, string Token, Security.OAuth.OAuthPrincipal? Principal);

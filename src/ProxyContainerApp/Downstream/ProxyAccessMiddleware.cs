@@ -1,12 +1,14 @@
 using McpServerless.Proxy.Management;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
+using McpServerless.Security.OAuth;
 
 namespace McpServerless.Proxy.Downstream;
 
 /// <summary>
 /// Runs before any MCP work on the proxy endpoints: an unknown server is 404, a refused caller 401/403
-/// (global tokens, then the server's <c>requireAuth</c>/<c>authTokens</c>/<c>allowedIPs</c>), a request on a session
+/// (global tokens, then the server's <c>requireAuth</c>/<c>authTokens</c>/<c>allowedIPs</c>; with OAuth, access tokens
+/// and their scopes, refusals carrying the challenge MCP clients follow), a request on a session
 /// that is not the caller's own on this route is 404, a new session beyond <c>McpProxy:Limits</c> is 503, and so is a
 /// server that is not connected within its timeout — all as problem details. These checks run on every request, so
 /// a revoked token or a narrowed allow-list ends a caller's access to its open sessions at once. A POST body that is
@@ -24,16 +26,22 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLooku
         if (endpoint?.Metadata.GetMetadata<ServerEndpointMetadata>() is not null)
         {
             server = context.GetRouteValue("name") as string ?? "";
-            if (Authorize(context, server, out upstream) is { } refusal)
+            if (!upstreams.TryGet(server, out upstream))
             {
-                await refusal.ExecuteAsync(context);
+                await Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No MCP server named '{server}' is registered.").ExecuteAsync(context);
+                return;
+            }
+            var decision = await policy.AuthorizeMcpAsync(context, upstream.Model.AccessRule);
+            if (!decision.IsAllowed)
+            {
+                await AccessPolicy.Deny(context, decision).ExecuteAsync(context);
                 return;
             }
         }
         else if (endpoint?.Metadata.GetMetadata<AggregateEndpointMetadata>() is not null)
         {
             server = DownstreamSessions.Aggregate;
-            var decision = policy.AuthorizeMcp(context, McpAccessRule.Open);
+            var decision = await policy.AuthorizeMcpAsync(context, McpAccessRule.Open);
             if (!decision.IsAllowed)
             {
                 await AccessPolicy.Deny(context, decision).ExecuteAsync(context);
@@ -47,7 +55,7 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLooku
         }
 
         var route = SessionRoute.Of(context, server);
-        var feature = new McpProxyFeature(route, new CallerIdentity(policy.ResolveClientIp(context), AccessPolicy.BearerToken(context.Request).ToString()));
+        var feature = new McpProxyFeature(route, new CallerIdentity(policy.ResolveClientIp(context), AccessPolicy.BearerToken(context.Request).ToString(), context.User as OAuthPrincipal));
         context.Features.Set<IMcpProxyFeature>(feature);
         SessionSlot? slot = null;
         if (route.SessionIdOf(context.Request) is { } sessionId)
@@ -93,18 +101,6 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLooku
         {
             slot?.FreeIfUnused();
         }
-    }
-
-    private IResult? Authorize(HttpContext context, string name, out UpstreamConnection? upstream)
-    {
-        if (!upstreams.TryGet(name, out var found))
-        {
-            upstream = null;
-            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No MCP server named '{name}' is registered.");
-        }
-        upstream = found;
-        var decision = policy.AuthorizeMcp(context, found.Model.AccessRule);
-        return decision.IsAllowed ? null : AccessPolicy.Deny(context, decision);
     }
 
     private static async Task<IResult?> WaitConnectedAsync(HttpContext context, UpstreamConnection upstream)

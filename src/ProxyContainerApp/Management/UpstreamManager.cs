@@ -5,6 +5,7 @@ using McpServerless.Configuration;
 using McpServerless.Model;
 using McpServerless.Proxy.Telemetry;
 using McpServerless.Proxy.Upstreams;
+using McpServerless.Proxy.Upstreams.Auth;
 using McpServerless.Registry;
 using McpServerless.Storage;
 using Microsoft.Extensions.Options;
@@ -32,11 +33,12 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
     private readonly ProxyInstruments _instruments;
     private readonly ILoggerFactory _loggerFactory;
     private readonly StatusReporter _reporter;
+    private readonly UpstreamCredentials _credentials;
     private readonly ILogger _logger;
 
-    public UpstreamManager(IMcpStore store, IRegistryChangeFeed feed, IOptions<McpProxyOptions> options, TimeProvider time, ProxyInstruments instruments, ILoggerFactory loggerFactory)
+    public UpstreamManager(IMcpStore store, IRegistryChangeFeed feed, UpstreamCredentials credentials, IOptions<McpProxyOptions> options, TimeProvider time, ProxyInstruments instruments, ILoggerFactory loggerFactory)
     {
-        (_store, _feed, _options, _time, _instruments, _loggerFactory) = (store, feed, options, time, instruments, loggerFactory);
+        (_store, _feed, _credentials, _options, _time, _instruments, _loggerFactory) = (store, feed, credentials, options, time, instruments, loggerFactory);
         _logger = loggerFactory.CreateLogger<UpstreamManager>();
         _reporter = new StatusReporter(store, _logger);
     }
@@ -181,7 +183,8 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
         if (_connections.TryGetValue(name, out var current) && current.Model.Version == stored.Version) return;
 
         var limits = _options.Value.Limits;
-        var model = new UpstreamModel(stored, new UpstreamLimits(limits.MaxConcurrentUpstreamRequests, limits.QueuedUpstreamRequests, limits.MaxResponseBytes));
+        var model = new UpstreamModel(stored, new UpstreamLimits(limits.MaxConcurrentUpstreamRequests, limits.QueuedUpstreamRequests, limits.MaxResponseBytes),
+            _credentials.For(stored.Definition));
         var connection = new UpstreamConnection(model, _options.Value.InstanceId, _time, _instruments, _loggerFactory, this);
         _connections[name] = connection;
         connection.Start();
@@ -195,6 +198,7 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
     private async ValueTask RemoveAsync(string name)
     {
         if (!_connections.TryRemove(name, out var connection)) return;
+        _credentials.Forget(name);
         await RaiseAsync(new UpstreamChange(name, Removed: true, IsolationChanged: false));
         await connection.DisposeAsync();
         LogRemoved(_logger, name);

@@ -51,22 +51,12 @@ public sealed class ThirdPartyPeerTests
         await gateway.Admin.RegisterAsync(TestServers.Stdio("tools"));
         await gateway.WaitConnectedAsync("tools");
 
-        var script = Path.Combine(Directory.GetParent(TestTools.NodeModules)!.FullName, "ts-client.mjs");
-        File.Copy(Path.Combine(RepositoryRoot(), "tests", "node", "ts-client.mjs"), script, overwrite: true);
+        var script = TestTools.NodeScript("ts-client.mjs");
         await using var node = ExternalProcess.Start("node", [script, new Uri(gateway.Proxy.BaseAddress, path).ToString(), mode]);
         var output = await node.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
         using var seen = JsonDocument.Parse(output.Trim().Split('\n').Last());
         Assert.Equal("from typescript", seen.RootElement.GetProperty("echo").GetString());
         Assert.Contains(seen.RootElement.GetProperty("tools").EnumerateArray(), t => t.GetString() == expectedTool);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "McpServerless.sln"))) return dir.FullName;
-        }
-        throw new DirectoryNotFoundException("McpServerless.sln not found above the test binaries.");
     }
 }

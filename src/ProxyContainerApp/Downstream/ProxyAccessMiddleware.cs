@@ -1,12 +1,14 @@
 using McpServerless.Proxy.Management;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
+using McpServerless.VirtualServers;
 
 namespace McpServerless.Proxy.Downstream;
 
 /// <summary>
 /// Runs before any MCP work on the proxy endpoints: an unknown server is 404, a refused caller 401/403
-/// (global tokens, then the server's <c>requireAuth</c>/<c>authTokens</c>/<c>allowedIPs</c>), a request on a session
+/// (global tokens, then the server's <c>requireAuth</c>/<c>authTokens</c>/<c>allowedIPs</c>, or on a virtual server
+/// its own, which stand in for its member servers' rules), a request on a session
 /// that is not the caller's own on this route is 404, a new session beyond <c>McpProxy:Limits</c> is 503, and so is a
 /// server that is not connected within its timeout — all as problem details. These checks run on every request, so
 /// a revoked token or a narrowed allow-list ends a caller's access to its open sessions at once. A POST body that is
@@ -14,17 +16,18 @@ namespace McpServerless.Proxy.Downstream;
 /// call whose <c>Mcp-Param-*</c> headers contradict its arguments is refused as the SDK refuses its own
 /// (<see cref="ParamHeaders"/>). What it established travels on as the request's <see cref="IMcpProxyFeature"/>.
 /// </summary>
-internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLookup upstreams, AccessPolicy policy, SessionAdmission admission)
+internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, AccessPolicy policy, SessionAdmission admission)
 {
     public async Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
         string server;
         UpstreamConnection? upstream = null;
+        VirtualServerPlan? plan = null;
         if (endpoint?.Metadata.GetMetadata<ServerEndpointMetadata>() is not null)
         {
             server = context.GetRouteValue("name") as string ?? "";
-            if (Authorize(context, server, out upstream) is { } refusal)
+            if (Authorize(context, server, out upstream, out plan) is { } refusal)
             {
                 await refusal.ExecuteAsync(context);
                 return;
@@ -47,7 +50,7 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLooku
         }
 
         var route = SessionRoute.Of(context, server);
-        var feature = new McpProxyFeature(route, new CallerIdentity(policy.ResolveClientIp(context), AccessPolicy.BearerToken(context.Request).ToString()));
+        var feature = new McpProxyFeature(route, new CallerIdentity(policy.ResolveClientIp(context), AccessPolicy.BearerToken(context.Request).ToString())) { Virtual = plan };
         context.Features.Set<IMcpProxyFeature>(feature);
         SessionSlot? slot = null;
         if (route.SessionIdOf(context.Request) is { } sessionId)
@@ -95,15 +98,27 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLooku
         }
     }
 
-    private IResult? Authorize(HttpContext context, string name, out UpstreamConnection? upstream)
+    /// <summary>Finds the server or virtual server <paramref name="name"/> and applies its rules; a refusal, or null to go on.</summary>
+    private IResult? Authorize(HttpContext context, string name, out UpstreamConnection? upstream, out VirtualServerPlan? plan)
     {
-        if (!upstreams.TryGet(name, out var found))
+        McpAccessRule rule;
+        plan = null;
+        if (upstreams.TryGet(name, out var found))
+        {
+            upstream = found;
+            rule = found.Model.AccessRule;
+        }
+        else if (virtualServers.TryGet(name, out plan))
+        {
+            upstream = null;
+            rule = plan.AccessRule;
+        }
+        else
         {
             upstream = null;
             return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No MCP server named '{name}' is registered.");
         }
-        upstream = found;
-        var decision = policy.AuthorizeMcp(context, found.Model.AccessRule);
+        var decision = policy.AuthorizeMcp(context, rule);
         return decision.IsAllowed ? null : AccessPolicy.Deny(context, decision);
     }
 

@@ -18,10 +18,11 @@ public sealed partial class DownstreamSessions
 {
     public const string Aggregate = "";
 
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<McpServer, CancellationTokenSource>> _byName = new(StringComparer.Ordinal);
     private static readonly JsonRpcNotification ToolListChanged = new() { Method = NotificationMethods.ToolListChangedNotification };
     private static readonly JsonRpcNotification PromptListChanged = new() { Method = NotificationMethods.PromptListChangedNotification };
     private static readonly JsonRpcNotification ResourceListChanged = new() { Method = NotificationMethods.ResourceListChangedNotification };
+
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<McpServer, CancellationTokenSource>> _byName = new(StringComparer.Ordinal);
 
     private readonly VirtualServerCatalog _virtualServers;
     private readonly ILogger _logger;

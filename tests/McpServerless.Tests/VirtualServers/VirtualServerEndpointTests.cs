@@ -168,6 +168,30 @@ public sealed class VirtualServerEndpointTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Elicitation_is_relayed_and_a_cancelled_call_frees_the_caller_as_on_a_server_endpoint()
+    {
+        await _gateway.Admin.UpdateVirtualServerAsync("team", Team with { Tools = [.. Team.Tools!, "tools:ask", "tools:sleep"], AuthTokens = ["***"] });
+        await WaitServedAsync(_gateway, p => p?.Definition.Tools?.Contains("tools:ask") == true);
+        await using var client = await _gateway.ConnectAsync("team/stream", token: TeamToken, protocolVersion: ProxyHarness.SessionProtocol, handlers: new McpClientHandlers
+        {
+            ElicitationHandler = (request, _) => ValueTask.FromResult(new ElicitResult
+            {
+                Action = "accept",
+                Content = new Dictionary<string, System.Text.Json.JsonElement> { ["answer"] = System.Text.Json.JsonSerializer.SerializeToElement($"yes to '{request?.Message}'") },
+            }),
+        });
+
+        Assert.Equal("answer: yes to 'Ready?'", (await client.CallToolAsync("ask", new Dictionary<string, object?> { ["question"] = "Ready?" })).Text());
+
+        using var cancel = new CancellationTokenSource();
+        var sleeping = client.CallToolAsync("sleep", new Dictionary<string, object?> { ["milliseconds"] = 60_000 }, cancellationToken: cancel.Token).AsTask();
+        await _gateway.WaitInFlightAsync("tools", 1);
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeping);
+        Assert.Equal("Echo: after", (await client.CallToolAsync("say", new Dictionary<string, object?> { ["message"] = "after" })).Text());
+    }
+
+    [Fact]
     public async Task Metrics_and_traces_name_the_virtual_server_beside_the_real_one()
     {
         var spans = new ConcurrentQueue<Activity>();

@@ -9,7 +9,7 @@ namespace McpServerless.Proxy.Downstream;
 /// that request's own stream (a streamable-HTTP POST's answer stream), so progress and server-to-client requests
 /// reach the call that caused them.
 /// </summary>
-internal sealed class DownstreamCaller(McpServer server) : IUpstreamCaller
+internal sealed class DownstreamCaller(McpServer server, string? virtualServer) : IUpstreamCaller
 {
     public McpServer Server => server;
 
@@ -18,6 +18,8 @@ internal sealed class DownstreamCaller(McpServer server) : IUpstreamCaller
     public string? ProtocolVersion => server.NegotiatedProtocolVersion;
 
     public ClientCapabilities? Capabilities => server.ClientCapabilities;
+
+    public string? VirtualServer => virtualServer;
 
     public ValueTask NotifyAsync(JsonRpcNotification notification, CancellationToken cancellationToken) =>
         new(server.SendMessageAsync(notification, cancellationToken));

@@ -1,4 +1,5 @@
 using McpServerless.Proxy.Upstreams;
+using McpServerless.VirtualServers;
 
 namespace McpServerless.Proxy.Downstream;
 
@@ -8,14 +9,17 @@ namespace McpServerless.Proxy.Downstream;
 /// </summary>
 internal interface IMcpProxyFeature
 {
-    /// <summary>Where the request's session lives: a server's endpoints or the aggregate, streamable or legacy SSE.</summary>
+    /// <summary>Where the request's session lives: a server's or virtual server's endpoints or the aggregate, streamable or legacy SSE.</summary>
     SessionRoute Route { get; }
 
     /// <summary>Who is calling, for the per-server rules an aggregated session applies on every request.</summary>
     CallerIdentity Caller { get; }
 
-    /// <summary>The connected upstream of a per-server request; null on the aggregate.</summary>
+    /// <summary>The connected upstream of a per-server request; null on the aggregate and on a virtual server.</summary>
     UpstreamConnection? Upstream { get; }
+
+    /// <summary>The virtual server a request on <c>/{virtual}/…</c> is for; null elsewhere.</summary>
+    VirtualServerPlan? Virtual { get; }
 
     /// <summary>The slot a session-opening request reserved; null otherwise.</summary>
     SessionSlot? Slot { get; }
@@ -28,6 +32,8 @@ internal sealed class McpProxyFeature(SessionRoute route, CallerIdentity caller)
     public CallerIdentity Caller { get; } = caller;
 
     public UpstreamConnection? Upstream { get; set; }
+
+    public VirtualServerPlan? Virtual { get; set; }
 
     public SessionSlot? Slot { get; set; }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using McpServerless.Proxy.Management;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
+using McpServerless.VirtualServers;
 using Microsoft.AspNetCore.Http.Features;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -12,10 +13,11 @@ namespace McpServerless.Proxy.Downstream;
 /// <summary>
 /// Shapes each downstream session from the request's <see cref="IMcpProxyFeature"/>. On <c>/{name}/…</c> the session
 /// presents the upstream honestly: its server info, capabilities and instructions, with a <see cref="ServerRelay"/> in
-/// front of the SDK's own handlers. On the aggregated endpoint it presents the gateway with tools, prompts and
-/// resources of every server the caller may use (<see cref="AggregateRelay"/>).
+/// front of the SDK's own handlers. On a virtual server's <c>/{name}/…</c> it presents the virtual server: its name,
+/// its description as instructions, and the members it selects (<see cref="VirtualRelay"/>). On the aggregated endpoint
+/// it presents the gateway with tools, prompts and resources of every server the caller may use (<see cref="AggregateRelay"/>).
 /// </summary>
-internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, AccessPolicy policy, DownstreamSessions sessions, ILoggerFactory loggerFactory)
+internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, AccessPolicy policy, DownstreamSessions sessions, ILoggerFactory loggerFactory)
 {
     private readonly ILogger _relayLogger = loggerFactory.CreateLogger<RelayFilter>();
 
@@ -37,6 +39,19 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, AccessPolicy 
             options.ServerInstructions = upstream?.Instructions;
             feature.Relay = new ServerRelay(connection.Name, upstreams, policy, _relayLogger);
             options.Filters.Message.IncomingFilters.Add(feature.Relay.Filter);
+        }
+        else if (feature.Virtual is { } plan)
+        {
+            options.ServerInfo = new Implementation { Name = plan.Name, Version = GatewayInfo.Version };
+            // Fixed when the session opens; a later update that adds the first prompt or resource selector shows in new sessions.
+            options.Capabilities = new ServerCapabilities
+            {
+                Tools = new ToolsCapability { ListChanged = true },
+                Prompts = plan.SelectorsOf(MemberKind.Prompt).Count > 0 ? new PromptsCapability { ListChanged = true } : null,
+                Resources = plan.SelectorsOf(MemberKind.Resource).Count > 0 ? new ResourcesCapability { ListChanged = true, Subscribe = true } : null,
+            };
+            options.ServerInstructions = plan.Definition.Description;
+            options.Filters.Message.IncomingFilters.Add(new VirtualRelay(plan.Name, virtualServers, upstreams, policy, _relayLogger).Filter);
         }
         else
         {

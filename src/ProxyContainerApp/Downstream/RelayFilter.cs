@@ -44,6 +44,9 @@ internal abstract partial class RelayFilter(ILogger logger)
     /// <summary>What the relay forwards to, for logs: a server name or the aggregate.</summary>
     protected abstract string Target { get; }
 
+    /// <summary>The virtual server this relay serves, for telemetry; null for a server's endpoint or the aggregate.</summary>
+    protected virtual string? VirtualServer => null;
+
     /// <summary>The caching hints this endpoint's answers may carry (2026-07-28 callers only).</summary>
     protected abstract CachePolicy Caching { get; }
 
@@ -61,7 +64,7 @@ internal abstract partial class RelayFilter(ILogger logger)
         JsonRpcMessage reply;
         try
         {
-            var result = await RelayAsync(request, new DownstreamCaller(context.Server), cancellationToken);
+            var result = await RelayAsync(request, new DownstreamCaller(context.Server, VirtualServer), cancellationToken);
             if (ResultShaper.SpeaksLatest(request, context.Server)) result = ResultShaper.ForLatest(result, request.Method, Caching);
             reply = new JsonRpcResponse { Id = request.Id, Result = result };
         }

@@ -47,6 +47,8 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
 
     public event Func<UpstreamConnection, JsonRpcNotification, ValueTask>? Notified;
 
+    public event Action<UpstreamConnection>? ToolsChanged;
+
     public bool TryGet(string name, out UpstreamConnection connection) => _connections.TryGetValue(name, out connection!);
 
     public IEnumerable<UpstreamConnection> Connections => _connections.Values;
@@ -67,6 +69,18 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
 
     void IUpstreamObserver.OnStatusChanged(UpstreamConnection connection) => _reporter.Enqueue(connection);
 
+    void IUpstreamObserver.OnToolsChanged(UpstreamConnection connection)
+    {
+        try
+        {
+            ToolsChanged?.Invoke(connection);
+        }
+        catch (Exception ex)
+        {
+            LogHandlerFailed(_logger, ex, connection.Name);
+        }
+    }
+
     async ValueTask IUpstreamObserver.OnNotificationAsync(UpstreamConnection connection, JsonRpcNotification notification)
     {
         foreach (var handler in Notified?.GetInvocationList().Cast<Func<UpstreamConnection, JsonRpcNotification, ValueTask>>() ?? [])
@@ -78,9 +92,11 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
         var reporting = _reporter.RunAsync(name => _connections.GetValueOrDefault(name), stoppingToken);
         var applying = ApplyChangesLoopAsync(stoppingToken);
         // The feed only queues the name: a publisher (an admin request, in-process) never waits for connections to open or close.
+        // Notices about virtual servers are the VirtualServerCatalog's.
         await using var subscription = await _feed.SubscribeAsync((change, _) =>
         {
-            _changes.Writer.TryWrite(change.Kind == RegistryChangeKind.Resync ? null : change.Name);
+            if (change.Kind == RegistryChangeKind.Resync) _changes.Writer.TryWrite(null);
+            else if (change.Type == RegistryEntryType.Server) _changes.Writer.TryWrite(change.Name);
             return ValueTask.CompletedTask;
         }, stoppingToken);
         using var timer = new PeriodicTimer(_options.Value.ReconcileInterval, _time);
@@ -216,6 +232,9 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Closed MCP server {McpName}")]
     private static partial void LogRemoved(ILogger logger, string mcpName);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A handler of the tool list change of {McpName} failed")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string mcpName);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile with the store failed; retrying at the next interval: {Error}")]
     private static partial void LogReconcileFailed(ILogger logger, string error);

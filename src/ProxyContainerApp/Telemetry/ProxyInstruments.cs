@@ -31,20 +31,28 @@ public sealed class ProxyInstruments
     public Meter Meter { get; }
 
     /// <summary>The span of one request relayed upstream, or null when nobody listens.</summary>
-    public static Activity? StartUpstreamActivity(string mcpName, string method, string? tool)
+    /// <param name="virtualServer">The virtual server the request came through, tagged beside the real server; null for none.</param>
+    public static Activity? StartUpstreamActivity(string mcpName, string method, string? tool, string? virtualServer)
     {
         if (!ActivitySource.HasListeners()) return null;
         var activity = ActivitySource.StartActivity($"mcp {method}", ActivityKind.Client);
         activity?.SetTag("mcp.server", mcpName);
         activity?.SetTag("mcp.tool", tool);
+        activity?.SetTag(VirtualServerTag, virtualServer);
         return activity;
     }
 
+    /// <summary>The tag naming the virtual server a request came through; <c>mcp.server</c> names the real one.</summary>
+    public const string VirtualServerTag = "mcp.virtual_server";
+
+    /// <param name="tool">The tool's name on the upstream server.</param>
+    /// <param name="virtualServer">The virtual server the request came through; null for none.</param>
     /// <param name="outcome"><c>ok</c>, <c>error</c> (a JSON-RPC error answer), <c>cancelled</c>, or an <see cref="Upstreams.UpstreamException.Outcome"/>.</param>
-    public void RecordRequest(string mcpName, string method, string? tool, string outcome, TimeSpan elapsed)
+    public void RecordRequest(string mcpName, string method, string? tool, string? virtualServer, string outcome, TimeSpan elapsed)
     {
         var tags = new TagList { { "mcp.server", mcpName }, { "mcp.method", method }, { "outcome", outcome } };
         if (tool is not null) tags.Add("mcp.tool", tool);
+        if (virtualServer is not null) tags.Add(VirtualServerTag, virtualServer);
         _upstreamRequests.Add(1, tags);
         _upstreamDuration.Record(elapsed.TotalSeconds, tags);
         _metrics.RecordUpstreamCall(mcpName, failed: outcome is not ("ok" or "cancelled"), elapsed);

@@ -18,6 +18,9 @@ public interface IUpstreamCaller
     /// <summary>What the caller declared it can take (sampling, elicitation), or null if unknown.</summary>
     ClientCapabilities? Capabilities { get; }
 
+    /// <summary>The virtual server the request came through, for telemetry tags; null when it came another way.</summary>
+    string? VirtualServer => null;
+
     ValueTask NotifyAsync(JsonRpcNotification notification, CancellationToken cancellationToken);
 
 #pragma warning disable MCP9005 // Sampling is deprecated from 2026-07-28 on, but current in the revision spoken upstream.

@@ -114,7 +114,8 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         var session = state.Session ?? throw new UpstreamException(UpstreamError.NotConnected,
             $"MCP server '{Name}' is not connected{(state.LastError is null ? "" : $": {state.LastError}")}.");
 
-        using var activity = ProxyInstruments.StartUpstreamActivity(Name, method, tool);
+        var virtualServer = caller?.VirtualServer;
+        using var activity = ProxyInstruments.StartUpstreamActivity(Name, method, tool, virtualServer);
         using var lease = await _concurrency.AcquireAsync(1, cancellationToken);
         if (!lease.IsAcquired)
             throw new UpstreamException(UpstreamError.Overloaded, $"MCP server '{Name}' has too many requests in flight; try again shortly.");
@@ -151,7 +152,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         }
         finally
         {
-            _instruments.RecordRequest(Name, method, tool, outcome, Stopwatch.GetElapsedTime(started));
+            _instruments.RecordRequest(Name, method, tool, virtualServer, outcome, Stopwatch.GetElapsedTime(started));
             activity?.SetTag("outcome", outcome);
         }
     }
@@ -207,6 +208,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         if (next.Session is { } session) Volatile.Read(ref _connected).TrySetResult(session);
         else if (seen.Session is not null) Volatile.Write(ref _connected, NewSignal());
         _observer.OnStatusChanged(this);
+        if (!ReferenceEquals(seen.Session?.Tools, next.Session?.Tools)) _observer.OnToolsChanged(this);
     }
 
     /// <summary>

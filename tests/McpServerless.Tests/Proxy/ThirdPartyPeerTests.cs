@@ -1,4 +1,3 @@
-using System.Text.Json;
 using McpServerless.Model;
 using McpServerless.Tests.Infrastructure;
 
@@ -51,11 +50,7 @@ public sealed class ThirdPartyPeerTests
         await gateway.Admin.RegisterAsync(TestServers.Stdio("tools"));
         await gateway.WaitConnectedAsync("tools");
 
-        var script = TestTools.NodeScript("ts-client.mjs");
-        await using var node = ExternalProcess.Start("node", [script, new Uri(gateway.Proxy.BaseAddress, path).ToString(), mode]);
-        var output = await node.WaitForExitAsync(TimeSpan.FromSeconds(30));
-
-        using var seen = JsonDocument.Parse(output.Trim().Split('\n').Last());
+        using var seen = await TypeScriptClient.RunAsync(new Uri(gateway.Proxy.BaseAddress, path), mode);
         Assert.Equal("from typescript", seen.RootElement.GetProperty("echo").GetString());
         Assert.Contains(seen.RootElement.GetProperty("tools").EnumerateArray(), t => t.GetString() == expectedTool);
     }

@@ -5,7 +5,7 @@ namespace McpServerless.Proxy.Upstreams;
 /// <summary>
 /// A cancellation source linked to an outer token, optionally with a deadline, taken from a pool. Each relayed call
 /// needs two (its in-flight entry, which a client's <c>notifications/cancelled</c> reaches, and its upstream deadline);
-/// a new linked source with a timer each time is about 1 KB of garbage and a timer object per call. A source goes back
+/// new ones each time, one of them with a timer, cost several hundred bytes per call. A source goes back
 /// to the pool only if it was never cancelled and its timer never fired (<see cref="CancellationTokenSource.TryReset"/>),
 /// the pattern of YARP's and Kestrel's own pools.
 /// </summary>

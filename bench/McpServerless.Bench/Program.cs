@@ -14,6 +14,7 @@ using ModelContextProtocol.Client;
 //       [--warmup 3] [--repeat 3] [--only <name part>,<name part>] [--skip-peers] [--soak 300] [--session-scale 10000]
 //   dotnet run -c Release --project bench/McpServerless.Bench -- --audit-cost   (the audit log's share of a call, in-process)
 //   dotnet run -c Release --project bench/McpServerless.Bench -- --virtual-resolve   (a virtual server's compile, resolve and lookup)
+//   dotnet run -c Release --project bench/McpServerless.Bench -- --relay-cost   (bytes the gateway allocates per relayed call)
 if (args.Contains("--audit-cost"))
 {
     AuditCost.Print();
@@ -22,6 +23,11 @@ if (args.Contains("--audit-cost"))
 if (args.Contains("--virtual-resolve"))
 {
     VirtualResolveCost.Print();
+    return;
+}
+if (args.Contains("--relay-cost"))
+{
+    await RelayCost.PrintAsync(Path.Combine(AppContext.BaseDirectory, "McpServerless.TestMcpServer.dll"), FreePort());
     return;
 }
 var settings = BenchSettings.Parse(args);

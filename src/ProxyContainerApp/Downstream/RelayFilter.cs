@@ -136,9 +136,9 @@ internal sealed class InFlightRequests
 
     public Call Begin(RequestId id, CancellationToken sessionToken)
     {
-        var source = CancellationTokenSource.CreateLinkedTokenSource(sessionToken);
-        _calls[id] = source;
-        return new Call(this, id, source);
+        var cancellation = LinkedCancellation.Start(sessionToken, Timeout.InfiniteTimeSpan);
+        _calls[id] = cancellation.Source;
+        return new Call(this, id, cancellation);
     }
 
     public void Cancel(JsonRpcNotification cancelled)
@@ -150,17 +150,18 @@ internal sealed class InFlightRequests
             System.Text.Json.JsonValueKind.Number => new RequestId(id.GetValue<long>()),
             _ => null,
         };
-        if (requestId is { } key && _calls.TryGetValue(key, out var source)) source.Cancel();
+        // Taken out, so the call's end cannot pool the source while it is being cancelled.
+        if (requestId is { } key && _calls.TryRemove(key, out var source)) source.Cancel();
     }
 
-    public readonly struct Call(InFlightRequests owner, RequestId id, CancellationTokenSource source) : IDisposable
+    public readonly struct Call(InFlightRequests owner, RequestId id, LinkedCancellation cancellation) : IDisposable
     {
-        public CancellationToken Token => source.Token;
+        public CancellationToken Token => cancellation.Token;
 
         public void Dispose()
         {
-            owner._calls.TryRemove(KeyValuePair.Create(id, source));
-            source.Dispose();
+            if (owner._calls.TryRemove(KeyValuePair.Create(id, cancellation.Source))) cancellation.Dispose();
+            else cancellation.Abandon(); // cancelled by the client: it is not reused
         }
     }
 }

@@ -122,8 +122,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
         StripHopMetadata(parameters);
         using var call = caller is null ? null : Callers.Begin(parameters, caller);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Model.Timeout);
+        using var timeout = LinkedCancellation.Start(cancellationToken, Model.Timeout);
         var started = Stopwatch.GetTimestamp();
         var outcome = "error";
         try
@@ -218,8 +217,10 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     private static void StripHopMetadata(JsonNode? parameters)
     {
         if (parameters?["_meta"] is not JsonObject meta) return;
-        foreach (var key in meta.Select(p => p.Key).Where(k => k.StartsWith("io.modelcontextprotocol/", StringComparison.Ordinal)).ToList())
-            meta.Remove(key);
+        for (var i = meta.Count - 1; i >= 0; i--)
+        {
+            if (meta.GetAt(i).Key.StartsWith("io.modelcontextprotocol/", StringComparison.Ordinal)) meta.RemoveAt(i);
+        }
     }
 
     private static TaskCompletionSource<UpstreamSession> NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -15,6 +15,7 @@ using ModelContextProtocol.Client;
 //   dotnet run -c Release --project bench/McpServerless.Bench -- --audit-cost   (the audit log's share of a call, in-process)
 //   dotnet run -c Release --project bench/McpServerless.Bench -- --tracing-cost (spans, trace context and MCP metrics of a call, in-process)
 //   dotnet run -c Release --project bench/McpServerless.Bench -- --virtual-resolve   (a virtual server's compile, resolve and lookup)
+//   dotnet run -c Release --project bench/McpServerless.Bench -- --relay-cost   (bytes the gateway allocates per relayed call)
 if (args.Contains("--audit-cost"))
 {
     AuditCost.Print();
@@ -28,6 +29,11 @@ if (args.Contains("--tracing-cost"))
 if (args.Contains("--virtual-resolve"))
 {
     VirtualResolveCost.Print();
+    return;
+}
+if (args.Contains("--relay-cost"))
+{
+    await RelayCost.PrintAsync(Path.Combine(AppContext.BaseDirectory, "McpServerless.TestMcpServer.dll"), FreePort());
     return;
 }
 var settings = BenchSettings.Parse(args);

@@ -71,6 +71,12 @@ param agentToken string
 @description('Who may read the tokens from Key Vault after the deployment: the deploying user or principal.')
 param tokenReaderPrincipalId string = deployer().objectId
 
+@description('Client id of the gateway\'s Entra app registration (the preprovision hook creates it). Empty: no OAuth, static tokens only.')
+param oauthClientId string = ''
+
+@description('Tenant of that app registration. Empty: the deployment\'s tenant.')
+param oauthTenantId string = ''
+
 @description('Whether the proxy app exists already (azd sets SERVICE_PROXY_RESOURCE_EXISTS): then its current image is kept.')
 param proxyExists bool = false
 
@@ -203,6 +209,18 @@ var sharedSettings = {
   McpProxy__ChangeFeed__ServiceBus__TopicName: topicName
 }
 
+// OAuth with Entra ID v2 access tokens, whose audience is the app's client id (or its app ID URI). Users come with the
+// delegated scope (clients ask for it by its full name, the token names it mcp.access), apps with the McpGateway.Access
+// role, admins with the McpGateway.Admin role; static tokens keep working beside them.
+var oauthSettings = empty(oauthClientId) ? {} : {
+  McpProxy__OAuth__Authority: '${environment().authentication.loginEndpoint}${empty(oauthTenantId) ? tenant().tenantId : oauthTenantId}/v2.0'
+  McpProxy__OAuth__Audiences__0: oauthClientId
+  McpProxy__OAuth__Audiences__1: 'api://${oauthClientId}'
+  McpProxy__OAuth__RequiredScopes__0: 'api://${oauthClientId}/mcp.access'
+  McpProxy__OAuth__RequiredRoles__0: 'McpGateway.Access'
+  McpProxy__OAuth__AdminRoles__0: 'McpGateway.Admin'
+}
+
 module admin 'modules/functions.bicep' = {
   scope: group
   name: 'admin'
@@ -215,7 +233,7 @@ module admin 'modules/functions.bicep' = {
     storageAccountName: storage.outputs.accountName
     deploymentContainerName: storage.outputs.deploymentContainerName
     applicationInsightsName: monitoring.outputs.applicationInsightsName
-    gatewaySettings: sharedSettings
+    gatewaySettings: union(sharedSettings, oauthSettings)
     adminTokenSecretUris: keyVault.outputs.adminTokenVersionUris
   }
 }
@@ -237,7 +255,7 @@ module proxy 'modules/containerapp.bicep' = {
     placeholder: proxyImageName == proxyPlaceholderImage
     maxReplicas: proxyMaxReplicas
     trustedProxies: ingressProxyRanges
-    gatewaySettings: sharedSettings
+    gatewaySettings: union(sharedSettings, oauthSettings)
     adminTokenSecretUris: keyVault.outputs.adminTokenUris
     agentTokenSecretUri: keyVault.outputs.agentTokenUri
   }
@@ -256,3 +274,6 @@ output ADMIN_API_URL string = admin.outputs.adminApiUrl
 
 @description('Where agents connect: /{name}/stream, /{name}/sse, /mcp, /sse on the proxy.')
 output AGENT_URL string = proxy.outputs.agentUrl
+
+@description('The scope MCP clients ask Entra ID for (empty without OAuth).')
+output MCP_OAUTH_SCOPE string = empty(oauthClientId) ? '' : 'api://${oauthClientId}/mcp.access'

@@ -26,13 +26,14 @@ public static class AdminFunctionsServiceCollectionExtensions
 
 /// <summary>
 /// In a Functions app every request reaches the worker from the Functions host on loopback, so the
-/// "no tokens: loopback clients only" fallback would open the admin API to everyone. Refuse to start instead.
+/// "no tokens: loopback clients only" fallback would open the admin API to everyone. Refuse to start instead, unless
+/// admin tokens or OAuth admins (an authority and an admin scope or role) are configured.
 /// </summary>
 internal sealed class AdminTokensRequired : IValidateOptions<McpProxyOptions>
 {
     public ValidateOptionsResult Validate(string? name, McpProxyOptions options) =>
-        options.AdminTokens.Any(t => !string.IsNullOrWhiteSpace(t))
+        options.AdminTokens.Any(t => !string.IsNullOrWhiteSpace(t)) || options.OAuth.AdminEnabled
             ? ValidateOptionsResult.Success
             : ValidateOptionsResult.Fail(
-                $"{McpProxyOptions.SectionName}:AdminTokens must hold at least one token in the Functions app: its requests all arrive from the Functions host on loopback.");
+                $"{McpProxyOptions.SectionName}:AdminTokens must hold at least one token in the Functions app, or {McpProxyOptions.SectionName}:OAuth must name an Authority and AdminScopes or AdminRoles: its requests all arrive from the Functions host on loopback.");
 }

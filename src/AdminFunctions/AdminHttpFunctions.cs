@@ -1,4 +1,6 @@
 using McpServerless.Admin;
+using McpServerless.Security;
+using McpServerless.Security.OAuth;
 using McpServerless.WebUi;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
@@ -11,7 +13,7 @@ namespace McpServerless.AdminFunctions;
 /// <see cref="Security.AccessPolicy"/> (admin tokens) runs inside every call. The worker executes the returned
 /// <see cref="IResult"/> on the request's HttpContext, so the bytes written are those of the local host.
 /// </summary>
-public sealed class AdminHttpFunctions(AdminApi api, MeteredAdminRequests requests)
+public sealed class AdminHttpFunctions(AdminApi api, MeteredAdminRequests requests, ProtectedResourceMetadataEndpoint resourceMetadata, AccessPolicy policy)
 {
     [Function(nameof(Health))]
     public Task<IResult> Health(
@@ -88,8 +90,23 @@ public sealed class AdminHttpFunctions(AdminApi api, MeteredAdminRequests reques
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.Audit)] HttpRequest request) =>
         requests.RunAsync(FunctionRoutes.Audit, request, api.AuditAsync);
 
+    [Function(nameof(ResourceMetadata))]
+    public Task<IResult> ResourceMetadata(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.ResourceMetadata)] HttpRequest request, string? suffix) =>
+        requests.RunAsync(FunctionRoutes.ResourceMetadata, request, r => ServeResourceMetadataAsync(r, suffix));
+
+    [Function(nameof(BaseResourceMetadata))]
+    public Task<IResult> BaseResourceMetadata(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.BaseResourceMetadata)] HttpRequest request, string? suffix) =>
+        requests.RunAsync(FunctionRoutes.BaseResourceMetadata, request, r => ServeResourceMetadataAsync(r, suffix));
+
     [Function(nameof(WebUi))]
     public Task<IResult> WebUi(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", "head", Route = FunctionRoutes.WebUi)] HttpRequest request, string? path) =>
         requests.RunAsync(FunctionRoutes.WebUi, request, r => Task.FromResult(WebUiAssets.Serve(r.HttpContext, path, WebUiSettings.AdminOnly)));
+
+    // Only the admin API is a resource here: the root document, and nothing without OAuth.
+    private Task<IResult> ServeResourceMetadataAsync(HttpRequest request, string? suffix) => policy.OAuthEnabled
+        ? resourceMetadata.ServeAsync(request.HttpContext, suffix, static _ => null)
+        : Task.FromResult(Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: "OAuth is not configured on this gateway."));
 }

@@ -37,6 +37,15 @@ public static class FunctionRoutes
 
     public const string Audit = Base + "/" + AdminRoutes.Audit;
 
+    /// <summary>
+    /// The protected resource metadata (RFC 9728) of the admin API, with OAuth: at the root, where RFC 9728 puts it, and
+    /// under <see cref="Base"/>, where a challenge points when <c>McpProxy:BaseUrl</c> ends in <c>/gateway</c>.
+    /// </summary>
+    public const string ResourceMetadata = ".well-known/oauth-protected-resource/{*suffix}";
+
+    /// <summary>The same under <see cref="Base"/>.</summary>
+    public const string BaseResourceMetadata = Base + "/" + ResourceMetadata;
+
     /// <summary>The operator console and its files (<c>/gateway/ui/</c>), beside the admin API it calls.</summary>
     public const string WebUi = Base + "/ui/{*path}";
 }

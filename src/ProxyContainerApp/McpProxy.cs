@@ -115,5 +115,6 @@ public sealed class McpProxy : IMcpProxy
         to.ReconcileInterval = from.ReconcileInterval;
         to.InstanceId = from.InstanceId;
         to.Limits = from.Limits;
+        to.OAuth = from.OAuth;
     }
 }

@@ -3,6 +3,8 @@ using McpServerless.TestMcpServer;
 // A real MCP server built with the official SDK, for tests and benchmarks.
 //   stdio:            McpServerless.TestMcpServer stdio
 //   streamable-http:  McpServerless.TestMcpServer http <port>   (serves /mcp, and legacy SSE at /mcp/sse)
+//                     ... http <port> <issuer> <audience>          (the same, only for access tokens from that issuer for
+//                                                                   that audience, checked with no clock skew)
 var mode = args.FirstOrDefault() ?? "stdio";
 if (mode == "stdio")
 {
@@ -27,7 +29,21 @@ else
 #pragma warning restore MCP9004
         })
         .WithTools<TestTools>().WithPrompts<TestPrompts>().WithResources<TestResources>();
+    var protect = args.Length >= 4;
+    if (protect)
+    {
+        builder.Services.AddAuthorization();
+        builder.Services.AddAuthentication().AddJwtBearer(jwt =>
+        {
+            jwt.Authority = args[2];
+            jwt.Audience = args[3];
+            jwt.RequireHttpsMetadata = false; // the tests' authorization server is on loopback
+            jwt.MapInboundClaims = false;
+            jwt.TokenValidationParameters.ClockSkew = TimeSpan.Zero;
+        });
+    }
     var app = builder.Build();
-    app.MapMcp("/mcp");
+    var mcp = app.MapMcp("/mcp");
+    if (protect) mcp.RequireAuthorization();
     await app.RunAsync();
 }

@@ -52,6 +52,9 @@ public sealed class TestTools
     [McpServerTool(Name = "whoami"), Description("Returns this server's process id.")]
     public static string WhoAmI() => Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+    [McpServerTool(Name = "caller"), Description("Returns the subject of the access token the request carried, or 'anonymous'.")]
+    public static string Caller(RequestContext<CallToolRequestParams> context) => context.User?.FindFirst("sub")?.Value ?? "anonymous";
+
     [McpServerTool(Name = "env"), Description("Returns an environment variable of the server process.")]
     public static string Env(string name) => Environment.GetEnvironmentVariable(name) ?? "";
 

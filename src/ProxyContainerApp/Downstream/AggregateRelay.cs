@@ -5,6 +5,7 @@ using McpServerless.Proxy.Management;
 using McpServerless.Proxy.Telemetry;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
+using McpServerless.Security.OAuth;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
@@ -29,11 +30,11 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
 
     // What a caller sees here depends on who it is, so nothing is public; the list is as fresh as its stalest server's.
     protected override CachePolicy Caching => new(
-        Usable().Values.Select(c => c.Model.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl).DefaultIfEmpty(TimeSpan.Zero).Min(), Public: false);
+        Usable(Caller.Principal).Values.Select(c => c.Model.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl).DefaultIfEmpty(TimeSpan.Zero).Min(), Public: false);
 
     protected override Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller server, CancellationToken cancellationToken) => request.Method switch
     {
-        RequestMethods.ToolsList => Task.FromResult<JsonNode?>(ListTools()),
+        RequestMethods.ToolsList => Task.FromResult<JsonNode?>(ListTools(request)),
         RequestMethods.ToolsCall => CallByExposedNameAsync(request, request.Params, server, cancellationToken),
         RequestMethods.PromptsList => MergeAsync(request, server, "prompts", c => c.Prompts is not null, exposeNames: true, cancellationToken),
         RequestMethods.PromptsGet => CallByExposedNameAsync(request, request.Params, server, cancellationToken),
@@ -48,15 +49,20 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
         _ => throw new McpProtocolException($"Method not found: '{request.Method}'.", McpErrorCode.MethodNotFound),
     };
 
-    /// <summary>The connected servers this caller may use, by name.</summary>
-    private Dictionary<string, UpstreamConnection> Usable() =>
+    /// <summary>
+    /// The connected servers the caller of <paramref name="request"/> may use, by name: with OAuth, by the principal that
+    /// request brought (a refreshed token's scopes), else by the one the session opened with.
+    /// </summary>
+    private Dictionary<string, UpstreamConnection> Usable(JsonRpcRequest request) => Usable(request.Context?.User as OAuthPrincipal ?? Caller.Principal);
+
+    private Dictionary<string, UpstreamConnection> Usable(OAuthPrincipal? principal) =>
         upstreams.Connections
-            .Where(c => c.Session is not null && policy.AuthorizeMcp(Caller.Address, Caller.Token, c.Model.AccessRule).IsAllowed)
+            .Where(c => c.Session is not null && policy.Admits(Caller.Address, Caller.Token, principal, c.Model.AccessRule))
             .ToDictionary(c => c.Name, StringComparer.Ordinal);
 
-    private JsonNode ListTools()
+    private JsonNode ListTools(JsonRpcRequest request)
     {
-        var usable = Usable();
+        var usable = Usable(request);
         var tools = new JsonArray();
         foreach (var connection in usable.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
         {
@@ -73,7 +79,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
 
     private async Task<JsonNode?> MergeAsync(JsonRpcRequest request, DownstreamCaller server, string listName, Func<ServerCapabilities, bool> offers, bool exposeNames, CancellationToken cancellationToken)
     {
-        var usable = Usable();
+        var usable = Usable(request);
         var merged = new JsonArray();
         foreach (var connection in usable.Values.Where(c => c.Session is { } s && offers(s.Capabilities)).OrderBy(c => c.Name, StringComparer.Ordinal))
         {
@@ -104,7 +110,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
     /// <param name="holder">The object whose <c>name</c> carries the exposed name (the params, or a completion's <c>ref</c>).</param>
     private async Task<JsonNode?> CallByExposedNameAsync(JsonRpcRequest request, JsonNode? holder, DownstreamCaller server, CancellationToken cancellationToken)
     {
-        var usable = Usable();
+        var usable = Usable(request);
         var exposed = holder?["name"].AsString() ?? "";
         if (AggregateNaming.Route(exposed, usable.Keys) is not var (target, name))
             throw new McpProtocolException($"Unknown name: '{exposed}'. Names on this endpoint are {{server}}{AggregateNaming.Separator}{{name}}.", McpErrorCode.InvalidParams);
@@ -115,7 +121,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
 
     private async Task<JsonNode?> CallByUriAsync(JsonRpcRequest request, DownstreamCaller server, string? uri, CancellationToken cancellationToken)
     {
-        var usable = Usable();
+        var usable = Usable(request);
         if (uri is not null && _resourceOwners.TryGetValue(uri, out var ownerName) && usable.TryGetValue(ownerName, out var owner))
             return (await server.SendAsync(owner, request.Method, request.Params, cancellationToken)).Result;
 
@@ -138,7 +144,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
 
     private async Task<JsonNode?> BroadcastAsync(JsonRpcRequest request, DownstreamCaller server, CancellationToken cancellationToken)
     {
-        foreach (var connection in Usable().Values)
+        foreach (var connection in Usable(request).Values)
         {
             try
             {

@@ -1,28 +1,40 @@
 using System.Collections.Concurrent;
 using McpServerless.Proxy.Management;
 using McpServerless.Proxy.Upstreams;
+using McpServerless.VirtualServers;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
 namespace McpServerless.Proxy.Downstream;
 
 /// <summary>
-/// The live downstream MCP sessions, grouped by the server they were opened on (<see cref="Aggregate"/> for the
-/// aggregated endpoint). Upstream notifications fan out to them; an unregistered server's sessions, and on a change of
-/// isolation the sessions holding private connections, are ended.
+/// The live downstream MCP sessions, grouped by the server or virtual server they were opened on (<see cref="Aggregate"/>
+/// for the aggregated endpoint). Upstream notifications fan out to them; an unregistered server's sessions, and on a
+/// change of isolation the sessions holding private connections, are ended, and so are a deleted virtual server's.
+/// A virtual server's sessions hear <c>tools/list_changed</c> when its definition changes or a member server's tools
+/// do (connected, lost, re-listed), and the other notifications of its member servers that concern its members.
 /// </summary>
 public sealed partial class DownstreamSessions
 {
     public const string Aggregate = "";
 
+    private static readonly JsonRpcNotification ToolListChanged = new() { Method = NotificationMethods.ToolListChangedNotification };
+    private static readonly JsonRpcNotification PromptListChanged = new() { Method = NotificationMethods.PromptListChangedNotification };
+    private static readonly JsonRpcNotification ResourceListChanged = new() { Method = NotificationMethods.ResourceListChangedNotification };
+
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<McpServer, CancellationTokenSource>> _byName = new(StringComparer.Ordinal);
+
+    private readonly VirtualServerCatalog _virtualServers;
     private readonly ILogger _logger;
 
-    public DownstreamSessions(IUpstreamLookup upstreams, ILogger<DownstreamSessions> logger)
+    public DownstreamSessions(IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, ILogger<DownstreamSessions> logger)
     {
+        _virtualServers = virtualServers;
         _logger = logger;
         upstreams.Changed += OnChangedAsync;
         upstreams.Notified += OnNotifiedAsync;
+        upstreams.ToolsChanged += OnToolsChanged;
+        virtualServers.Changed += OnVirtualServerChanged;
     }
 
     public int CountOf(string name) => _byName.TryGetValue(name, out var sessions) ? sessions.Count : 0;
@@ -60,7 +72,46 @@ public sealed partial class DownstreamSessions
     {
         await BroadcastAsync(connection.Name, notification);
         await BroadcastAsync(Aggregate, notification);
+        foreach (var plan in _virtualServers.Plans)
+        {
+            if (CountOf(plan.Name) > 0 && Concerns(plan, connection.Name, notification)) await BroadcastAsync(plan.Name, notification);
+        }
     }
+
+    /// <summary>Whether a member server's notification is news to a virtual server's sessions.</summary>
+    private static bool Concerns(VirtualServerPlan plan, string server, JsonRpcNotification notification) => notification.Method switch
+    {
+        NotificationMethods.ToolListChangedNotification => false, // told through ToolsChanged, once the new list is in
+        NotificationMethods.PromptListChangedNotification => plan.Selects(MemberKind.Prompt, server),
+        NotificationMethods.ResourceListChangedNotification => plan.Selects(MemberKind.Resource, server),
+        NotificationMethods.ResourceUpdatedNotification => notification.Params?["uri"].AsString() is { } uri && plan.RouteResource(uri) == server,
+        _ => plan.Servers.Contains(server), // log messages
+    };
+
+    private void OnToolsChanged(UpstreamConnection connection)
+    {
+        foreach (var plan in _virtualServers.Plans)
+        {
+            if (plan.Selects(MemberKind.Tool, connection.Name) && CountOf(plan.Name) > 0) Post(plan.Name, ToolListChanged);
+        }
+    }
+
+    // A deleted virtual server's sessions end, as an unregistered server's do; a changed one may show other members.
+    private void OnVirtualServerChanged(string name)
+    {
+        if (!_virtualServers.TryGet(name, out var plan))
+        {
+            EndAll(name);
+            return;
+        }
+        if (CountOf(name) == 0) return;
+        Post(name, ToolListChanged);
+        if (plan.SelectorsOf(MemberKind.Prompt).Count > 0) Post(name, PromptListChanged);
+        if (plan.SelectorsOf(MemberKind.Resource).Count > 0) Post(name, ResourceListChanged);
+    }
+
+    // For events raised on paths that must not wait on sessions (a connection's supervisor, the catalog's reconcile loop).
+    private void Post(string name, JsonRpcNotification notification) => _ = Task.Run(() => BroadcastAsync(name, notification).AsTask());
 
     private void EndAll(string name)
     {

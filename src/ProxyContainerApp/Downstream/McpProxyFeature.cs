@@ -1,4 +1,5 @@
 using McpServerless.Proxy.Upstreams;
+using McpServerless.VirtualServers;
 
 namespace McpServerless.Proxy.Downstream;
 
@@ -8,14 +9,17 @@ namespace McpServerless.Proxy.Downstream;
 /// </summary>
 internal interface IMcpProxyFeature
 {
-    /// <summary>Where the request's session lives: a server's endpoints or the aggregate, streamable or legacy SSE.</summary>
+    /// <summary>Where the request's session lives: a server's or virtual server's endpoints or the aggregate, streamable or legacy SSE.</summary>
     SessionRoute Route { get; }
 
     /// <summary>Who is calling, for the per-server rules an aggregated session applies on every request.</summary>
     CallerIdentity Caller { get; }
 
-    /// <summary>The connected upstream of a per-server request; null on the aggregate.</summary>
+    /// <summary>The connected upstream of a per-server request; null on the aggregate and on a virtual server.</summary>
     UpstreamConnection? Upstream { get; }
+
+    /// <summary>The virtual server a request on <c>/{virtual}/…</c> is for; null elsewhere.</summary>
+    VirtualServerPlan? Virtual { get; }
 
     /// <summary>The slot a session-opening request reserved; null otherwise.</summary>
     SessionSlot? Slot { get; }
@@ -29,11 +33,17 @@ internal sealed class McpProxyFeature(SessionRoute route, CallerIdentity caller)
 
     public UpstreamConnection? Upstream { get; set; }
 
+    public VirtualServerPlan? Virtual { get; set; }
+
     public SessionSlot? Slot { get; set; }
 
     /// <summary>The relay of a per-server session, for the session runner to hand an isolated connection to.</summary>
     public ServerRelay? Relay { get; set; }
 }
 
-/// <summary>Who opened a request: its address and bearer token, kept so every server's own rules can be applied per request.</summary>
-internal sealed record CallerIdentity(System.Net.IPAddress? Address, string Token);
+/// <summary>
+/// Who opened a request: its address, its bearer token (a static token counts only if it is one) and, with OAuth, its
+/// validated principal, kept so every server's own rules can be applied per request. A later request of an aggregated
+/// session brings its own principal (<c>JsonRpcMessageContext.User</c>), which then counts instead.
+/// </summary>
+internal sealed record CallerIdentity(System.Net.IPAddress? Address, string Token, Security.OAuth.OAuthPrincipal? Principal);

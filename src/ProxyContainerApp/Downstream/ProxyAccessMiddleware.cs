@@ -1,12 +1,16 @@
 using McpServerless.Proxy.Management;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
+using McpServerless.Security.OAuth;
+using McpServerless.VirtualServers;
 
 namespace McpServerless.Proxy.Downstream;
 
 /// <summary>
 /// Runs before any MCP work on the proxy endpoints: an unknown server is 404, a refused caller 401/403
-/// (global tokens, then the server's <c>requireAuth</c>/<c>authTokens</c>/<c>allowedIPs</c>), a request on a session
+/// (global tokens, then the server's <c>requireAuth</c>/<c>authTokens</c>/<c>allowedIPs</c>, or on a virtual server
+/// its own, which stand in for its member servers' rules; with OAuth, access tokens and their scopes, refusals
+/// carrying the challenge MCP clients follow), a request on a session
 /// that is not the caller's own on this route is 404, a new session beyond <c>McpProxy:Limits</c> is 503, and so is a
 /// server that is not connected within its timeout — all as problem details. These checks run on every request, so
 /// a revoked token or a narrowed allow-list ends a caller's access to its open sessions at once. A POST body that is
@@ -14,26 +18,33 @@ namespace McpServerless.Proxy.Downstream;
 /// call whose <c>Mcp-Param-*</c> headers contradict its arguments is refused as the SDK refuses its own
 /// (<see cref="ParamHeaders"/>). What it established travels on as the request's <see cref="IMcpProxyFeature"/>.
 /// </summary>
-internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLookup upstreams, AccessPolicy policy, SessionAdmission admission)
+internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, AccessPolicy policy, SessionAdmission admission)
 {
     public async Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
         string server;
         UpstreamConnection? upstream = null;
+        VirtualServerPlan? plan = null;
         if (endpoint?.Metadata.GetMetadata<ServerEndpointMetadata>() is not null)
         {
             server = context.GetRouteValue("name") as string ?? "";
-            if (Authorize(context, server, out upstream) is { } refusal)
+            if (!upstreams.TryGet(server, out upstream) && !virtualServers.TryGet(server, out plan))
             {
-                await refusal.ExecuteAsync(context);
+                await Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No MCP server named '{server}' is registered.").ExecuteAsync(context);
+                return;
+            }
+            var decision = await policy.AuthorizeMcpAsync(context, upstream?.Model.AccessRule ?? plan!.AccessRule);
+            if (!decision.IsAllowed)
+            {
+                await AccessPolicy.Deny(context, decision).ExecuteAsync(context);
                 return;
             }
         }
         else if (endpoint?.Metadata.GetMetadata<AggregateEndpointMetadata>() is not null)
         {
             server = DownstreamSessions.Aggregate;
-            var decision = policy.AuthorizeMcp(context, McpAccessRule.Open);
+            var decision = await policy.AuthorizeMcpAsync(context, McpAccessRule.Open);
             if (!decision.IsAllowed)
             {
                 await AccessPolicy.Deny(context, decision).ExecuteAsync(context);
@@ -47,7 +58,7 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLooku
         }
 
         var route = SessionRoute.Of(context, server);
-        var feature = new McpProxyFeature(route, new CallerIdentity(policy.ResolveClientIp(context), AccessPolicy.BearerToken(context.Request).ToString()));
+        var feature = new McpProxyFeature(route, new CallerIdentity(policy.ResolveClientIp(context), AccessPolicy.BearerToken(context.Request).ToString(), context.User as OAuthPrincipal)) { Virtual = plan };
         context.Features.Set<IMcpProxyFeature>(feature);
         SessionSlot? slot = null;
         if (route.SessionIdOf(context.Request) is { } sessionId)
@@ -93,18 +104,6 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLooku
         {
             slot?.FreeIfUnused();
         }
-    }
-
-    private IResult? Authorize(HttpContext context, string name, out UpstreamConnection? upstream)
-    {
-        if (!upstreams.TryGet(name, out var found))
-        {
-            upstream = null;
-            return Results.Problem(statusCode: StatusCodes.Status404NotFound, title: "Not found", detail: $"No MCP server named '{name}' is registered.");
-        }
-        upstream = found;
-        var decision = policy.AuthorizeMcp(context, found.Model.AccessRule);
-        return decision.IsAllowed ? null : AccessPolicy.Deny(context, decision);
     }
 
     private static async Task<IResult?> WaitConnectedAsync(HttpContext context, UpstreamConnection upstream)

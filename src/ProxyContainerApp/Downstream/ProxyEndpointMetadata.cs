@@ -1,6 +1,6 @@
 namespace McpServerless.Proxy.Downstream;
 
-/// <summary>Marks the MCP endpoints of one upstream server (<c>/{name}/stream</c>, <c>/{name}/sse</c>).</summary>
+/// <summary>Marks the MCP endpoints of one upstream or virtual server (<c>/{name}/stream</c>, <c>/{name}/sse</c>): they share one namespace.</summary>
 internal sealed class ServerEndpointMetadata
 {
     public static readonly ServerEndpointMetadata Instance = new();

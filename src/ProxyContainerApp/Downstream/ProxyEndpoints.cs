@@ -1,6 +1,9 @@
 using McpServerless.Configuration;
 using McpServerless.Proxy.Management;
+using McpServerless.Proxy.Upstreams.Auth;
 using McpServerless.Registry;
+using McpServerless.Security;
+using McpServerless.Security.OAuth;
 using Microsoft.Extensions.Options;
 using ModelContextProtocol.AspNetCore;
 
@@ -17,6 +20,7 @@ internal static class ProxyEndpoints
     {
         services.AddSingleton<DownstreamSessions>();
         services.AddSingleton<SessionAdmission>();
+        services.AddSingleton<UpstreamCredentials>();
         services.AddSingleton<UpstreamManager>();
         services.AddHostedService(sp => sp.GetRequiredService<UpstreamManager>());
         services.AddSingleton<IMcpRuntimeView>(sp => sp.GetRequiredService<UpstreamManager>());
@@ -48,15 +52,35 @@ internal static class ProxyEndpoints
     /// <summary>
     /// <c>/{name}/stream</c> (streamable HTTP) and <c>/{name}/sse</c> + <c>/{name}/message</c> (legacy SSE) per server;
     /// <c>/mcp</c> and <c>/sse</c> aggregated. The SDK maps each pattern with its legacy pair, which also gives the
-    /// aliases <c>/{name}</c> and <c>/{name}/stream/sse</c>.
+    /// aliases <c>/{name}</c> and <c>/{name}/stream/sse</c>. With OAuth, the protected resource metadata of each.
     /// </summary>
     public static void MapMcpProxy(this WebApplication app)
     {
         app.UseMiddleware<ProxyAccessMiddleware>();
+        if (app.Services.GetRequiredService<AccessPolicy>().OAuthEnabled)
+        {
+            app.MapGet(ProtectedResources.MetadataPath + "/{**suffix}",
+                (HttpContext context, string? suffix, ProtectedResourceMetadataEndpoint metadata, IUpstreamLookup upstreams, AccessPolicy policy) =>
+                    metadata.ServeAsync(context, suffix, path => ScopesOf(path, upstreams, policy)));
+        }
         app.MapMcp("/mcp").WithMetadata(AggregateEndpointMetadata.Instance);
         app.MapMcp("").WithMetadata(AggregateEndpointMetadata.Instance);
         var perServer = app.MapGroup("/{name}");
         perServer.MapMcp("/stream").WithMetadata(ServerEndpointMetadata.Instance);
         perServer.MapMcp("").WithMetadata(ServerEndpointMetadata.Instance);
+    }
+
+    /// <summary>
+    /// The scopes of an MCP endpoint's resource path, for its metadata: a server's own (or the defaults), and on the
+    /// aggregated endpoint the defaults with every server's, so a client that asks for them all sees every server there.
+    /// Null for a path that is no endpoint.
+    /// </summary>
+    private static IEnumerable<string>? ScopesOf(string path, IUpstreamLookup upstreams, AccessPolicy policy)
+    {
+        if (path is "/mcp" or "/sse" or "/mcp/sse")
+            return policy.ScopesFor(McpAccessRule.Open).Scopes.Concat(upstreams.Connections.SelectMany(c => policy.ScopesFor(c.Model.AccessRule).Scopes));
+        var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var endpoint = segments is [_] or [_, "stream" or "sse"] or [_, "stream", "sse"];
+        return endpoint && upstreams.TryGet(segments[0], out var server) ? policy.ScopesFor(server.Model.AccessRule).Scopes : null;
     }
 }

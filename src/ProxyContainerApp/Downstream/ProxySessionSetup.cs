@@ -5,6 +5,7 @@ using McpServerless.Proxy.Management;
 using McpServerless.Proxy.Telemetry;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
+using McpServerless.VirtualServers;
 using Microsoft.AspNetCore.Http.Features;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -15,11 +16,12 @@ namespace McpServerless.Proxy.Downstream;
 /// <summary>
 /// Shapes each downstream session from the request's <see cref="IMcpProxyFeature"/>. On <c>/{name}/…</c> the session
 /// presents the upstream honestly: its server info, capabilities and instructions, with a <see cref="ServerRelay"/> in
-/// front of the SDK's own handlers. On the aggregated endpoint it presents the gateway with tools, prompts and
-/// resources of every server the caller may use (<see cref="AggregateRelay"/>).
+/// front of the SDK's own handlers. On a virtual server's <c>/{name}/…</c> it presents the virtual server: its name,
+/// its description as instructions, and the members it selects (<see cref="VirtualRelay"/>). On the aggregated endpoint
+/// it presents the gateway with tools, prompts and resources of every server the caller may use (<see cref="AggregateRelay"/>).
 /// </summary>
-internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, AccessPolicy policy, DownstreamSessions sessions, ProxyInstruments instruments,
-    AuditLog audit, ILoggerFactory loggerFactory)
+internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, AccessPolicy policy, DownstreamSessions sessions,
+    ProxyInstruments instruments, AuditLog audit, ILoggerFactory loggerFactory)
 {
     private readonly RelayServices _relayServices = new(loggerFactory.CreateLogger<RelayFilter>(), instruments, audit);
 
@@ -41,6 +43,19 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, AccessPolicy 
             options.ServerInstructions = upstream?.Instructions;
             feature.Relay = new ServerRelay(connection.Name, upstreams, policy, _relayServices, feature.Caller);
             options.Filters.Message.IncomingFilters.Add(feature.Relay.Filter);
+        }
+        else if (feature.Virtual is { } plan)
+        {
+            options.ServerInfo = new Implementation { Name = plan.Name, Version = GatewayInfo.Version };
+            // Fixed when the session opens; a later update that adds the first prompt or resource selector shows in new sessions.
+            options.Capabilities = new ServerCapabilities
+            {
+                Tools = new ToolsCapability { ListChanged = true },
+                Prompts = plan.SelectorsOf(MemberKind.Prompt).Count > 0 ? new PromptsCapability { ListChanged = true } : null,
+                Resources = plan.SelectorsOf(MemberKind.Resource).Count > 0 ? new ResourcesCapability { ListChanged = true, Subscribe = true } : null,
+            };
+            options.ServerInstructions = plan.Definition.Description;
+            options.Filters.Message.IncomingFilters.Add(new VirtualRelay(plan.Name, virtualServers, upstreams, policy, _relayServices, feature.Caller).Filter);
         }
         else
         {
@@ -96,7 +111,8 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, AccessPolicy 
             // A stateless (2026-07-28) request has no session to measure.
             if (server.SessionId is not null)
             {
-                var route = name == DownstreamSessions.Aggregate ? McpPeer.Downstream(RelayRoutes.Aggregated, null) : McpPeer.Downstream(RelayRoutes.Server, name);
+                var route = name == DownstreamSessions.Aggregate ? McpPeer.Downstream(RelayRoutes.Aggregated, null)
+                    : feature.Virtual is not null ? McpPeer.DownstreamVirtual(name) : McpPeer.Downstream(RelayRoutes.Server, name);
                 instruments.RecordSession(route, server.NegotiatedProtocolVersion, Stopwatch.GetElapsedTime(started), errorType);
             }
         }

@@ -166,16 +166,17 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
     private AuditScope BeginAudit(JsonRpcRequest request)
     {
         if (!services.Audit.IsEnabled || !AuditMethods.IsAudited(request.Method)) return default;
-        _auditCaller ??= AuditCaller.From(caller.Address, caller.Token);
+        // An OAuth caller is named by its subject, as the admin API names it; its token is not fingerprinted.
+        _auditCaller ??= caller.Principal is { } principal ? AuditCaller.From(caller.Address, [], principal.Name) : AuditCaller.From(caller.Address, caller.Token);
         return services.Audit.Begin(AuditRoute, _auditCaller, request.Method, route.Server, AuditTargetOf(request),
             JsonSize.Of(request.Params), request.Params?["arguments"]);
     }
 
-    // Read when the call ends too: on the aggregate, routing has by then put the upstream's own name in the params.
+    // Read when the call ends too: on the aggregate and a virtual server, routing has by then put the upstream's own name in the params.
     private static string? AuditTargetOf(JsonRpcRequest request) =>
         request.Method == RequestMethods.ResourcesRead ? request.Params?["uri"].AsString() : ProxyInstruments.TargetOf(request.Method, request.Params);
 
-    // Lists and logging/setLevel on the aggregate go to every server; these go to one.
+    // Lists and logging/setLevel on the aggregate or a virtual server go to every (member) server; these go to one.
     private static bool RoutesToOne(string method) => method is RequestMethods.ToolsCall or RequestMethods.PromptsGet or RequestMethods.ResourcesRead
         or RequestMethods.ResourcesSubscribe or RequestMethods.ResourcesUnsubscribe or RequestMethods.CompletionComplete;
 
@@ -225,9 +226,9 @@ internal sealed class InFlightRequests
 
     public Call Begin(RequestId id, CancellationToken sessionToken)
     {
-        var source = CancellationTokenSource.CreateLinkedTokenSource(sessionToken);
-        _calls[id] = source;
-        return new Call(this, id, source);
+        var cancellation = LinkedCancellation.Start(sessionToken, Timeout.InfiniteTimeSpan);
+        _calls[id] = cancellation.Source;
+        return new Call(this, id, cancellation);
     }
 
     public void Cancel(JsonRpcNotification cancelled)
@@ -239,17 +240,18 @@ internal sealed class InFlightRequests
             System.Text.Json.JsonValueKind.Number => new RequestId(id.GetValue<long>()),
             _ => null,
         };
-        if (requestId is { } key && _calls.TryGetValue(key, out var source)) source.Cancel();
+        // Taken out, so the call's end cannot pool the source while it is being cancelled.
+        if (requestId is { } key && _calls.TryRemove(key, out var source)) source.Cancel();
     }
 
-    public readonly struct Call(InFlightRequests owner, RequestId id, CancellationTokenSource source) : IDisposable
+    public readonly struct Call(InFlightRequests owner, RequestId id, LinkedCancellation cancellation) : IDisposable
     {
-        public CancellationToken Token => source.Token;
+        public CancellationToken Token => cancellation.Token;
 
         public void Dispose()
         {
-            owner._calls.TryRemove(KeyValuePair.Create(id, source));
-            source.Dispose();
+            if (owner._calls.TryRemove(KeyValuePair.Create(id, cancellation.Source))) cancellation.Dispose();
+            else cancellation.Abandon(); // cancelled by the client: it is not reused
         }
     }
 }

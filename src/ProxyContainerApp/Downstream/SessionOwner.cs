@@ -32,15 +32,17 @@ internal readonly record struct SessionRoute(string Server, bool LegacySse)
 }
 
 /// <summary>
-/// Whom a session belongs to, fixed when it opens: its route and its caller, known by a SHA-256 fingerprint of the
-/// bearer token it presented (null for none) and by its address. Every later request on the session must come from
-/// the same owner; a client that moves to another address opens a new session, as MCP clients do on a 404.
+/// Whom a session belongs to, fixed when it opens: its route and its caller, known by <see cref="AccessPolicy.CallerKeyOf"/>
+/// (an OAuth caller's issuer and subject, or a SHA-256 of the static token it presented; null for none) and by its
+/// address. Every later request on the session must come from the same owner; a client that moves to another address
+/// opens a new session, as MCP clients do on a 404. An OAuth client that refreshes its token keeps its sessions.
 /// </summary>
-internal sealed record SessionOwner(SessionRoute Route, string? TokenFingerprint, IPAddress? Address)
+internal sealed record SessionOwner(SessionRoute Route, string? Caller, IPAddress? Address)
 {
+    /// <summary>The owner of a request that the access policy has admitted (so an OAuth caller is <c>HttpContext.User</c>).</summary>
     public static SessionOwner Of(HttpContext context, SessionRoute route, AccessPolicy policy) =>
-        new(route, TokenSet.CallerKey(AccessPolicy.BearerToken(context.Request)), policy.ResolveClientIp(context));
+        new(route, AccessPolicy.CallerKeyOf(context), policy.ResolveClientIp(context));
 
-    /// <summary>What per-caller quotas count under: the token when one was presented, else the address.</summary>
-    public string CallerKey => TokenFingerprint is { } token ? $"token:{token}" : $"address:{Address}";
+    /// <summary>What per-caller quotas count under: the caller when it presented a token, else the address.</summary>
+    public string CallerKey => Caller ?? $"address:{Address}";
 }

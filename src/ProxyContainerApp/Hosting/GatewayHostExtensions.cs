@@ -56,7 +56,7 @@ public static partial class GatewayHostExtensions
         UseBaseUrlPath(app);
         app.UseRouting();
         app.UseMiddleware<RequestMetricsMiddleware>();
-        app.UseRateLimiter();
+        app.UseAdminRateLimiter();
 
         foreach (var route in AdminRoutes.All)
         {

@@ -17,6 +17,12 @@ public interface IUpstreamLookup
     event Func<UpstreamConnection, JsonRpcNotification, ValueTask>? Notified;
 
     /// <summary>
+    /// The tools a managed connection offers changed: it connected (a new server, or after an outage), lost its session,
+    /// or re-listed after the upstream's <c>tools/list_changed</c>. Raised on the connection's own path: handlers must not block.
+    /// </summary>
+    event Action<UpstreamConnection>? ToolsChanged;
+
+    /// <summary>
     /// Opens a private connection to <paramref name="shared"/>'s server for one downstream session (<c>isolateSessions</c>):
     /// the caller owns it and <paramref name="observer"/> hears its notifications; it is not reported to the store.
     /// </summary>

@@ -5,6 +5,7 @@ using McpServerless.Configuration;
 using McpServerless.Model;
 using McpServerless.Proxy.Telemetry;
 using McpServerless.Proxy.Upstreams;
+using McpServerless.Proxy.Upstreams.Auth;
 using McpServerless.Registry;
 using McpServerless.Storage;
 using Microsoft.Extensions.Options;
@@ -32,11 +33,12 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
     private readonly ProxyInstruments _instruments;
     private readonly ILoggerFactory _loggerFactory;
     private readonly StatusReporter _reporter;
+    private readonly UpstreamCredentials _credentials;
     private readonly ILogger _logger;
 
-    public UpstreamManager(IMcpStore store, IRegistryChangeFeed feed, IOptions<McpProxyOptions> options, TimeProvider time, ProxyInstruments instruments, ILoggerFactory loggerFactory)
+    public UpstreamManager(IMcpStore store, IRegistryChangeFeed feed, UpstreamCredentials credentials, IOptions<McpProxyOptions> options, TimeProvider time, ProxyInstruments instruments, ILoggerFactory loggerFactory)
     {
-        (_store, _feed, _options, _time, _instruments, _loggerFactory) = (store, feed, options, time, instruments, loggerFactory);
+        (_store, _feed, _credentials, _options, _time, _instruments, _loggerFactory) = (store, feed, credentials, options, time, instruments, loggerFactory);
         _logger = loggerFactory.CreateLogger<UpstreamManager>();
         _reporter = new StatusReporter(store, _logger);
     }
@@ -44,6 +46,8 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
     public event Func<UpstreamChange, ValueTask>? Changed;
 
     public event Func<UpstreamConnection, JsonRpcNotification, ValueTask>? Notified;
+
+    public event Action<UpstreamConnection>? ToolsChanged;
 
     public bool TryGet(string name, out UpstreamConnection connection) => _connections.TryGetValue(name, out connection!);
 
@@ -65,6 +69,18 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
 
     void IUpstreamObserver.OnStatusChanged(UpstreamConnection connection) => _reporter.Enqueue(connection);
 
+    void IUpstreamObserver.OnToolsChanged(UpstreamConnection connection)
+    {
+        try
+        {
+            ToolsChanged?.Invoke(connection);
+        }
+        catch (Exception ex)
+        {
+            LogHandlerFailed(_logger, ex, connection.Name);
+        }
+    }
+
     async ValueTask IUpstreamObserver.OnNotificationAsync(UpstreamConnection connection, JsonRpcNotification notification)
     {
         foreach (var handler in Notified?.GetInvocationList().Cast<Func<UpstreamConnection, JsonRpcNotification, ValueTask>>() ?? [])
@@ -76,9 +92,11 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
         var reporting = _reporter.RunAsync(name => _connections.GetValueOrDefault(name), stoppingToken);
         var applying = ApplyChangesLoopAsync(stoppingToken);
         // The feed only queues the name: a publisher (an admin request, in-process) never waits for connections to open or close.
+        // Notices about virtual servers are the VirtualServerCatalog's.
         await using var subscription = await _feed.SubscribeAsync((change, _) =>
         {
-            _changes.Writer.TryWrite(change.Kind == RegistryChangeKind.Resync ? null : change.Name);
+            if (change.Kind == RegistryChangeKind.Resync) _changes.Writer.TryWrite(null);
+            else if (change.Type == RegistryEntryType.Server) _changes.Writer.TryWrite(change.Name);
             return ValueTask.CompletedTask;
         }, stoppingToken);
         using var timer = new PeriodicTimer(_options.Value.ReconcileInterval, _time);
@@ -181,7 +199,8 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
         if (_connections.TryGetValue(name, out var current) && current.Model.Version == stored.Version) return;
 
         var limits = _options.Value.Limits;
-        var model = new UpstreamModel(stored, new UpstreamLimits(limits.MaxConcurrentUpstreamRequests, limits.QueuedUpstreamRequests, limits.MaxResponseBytes));
+        var model = new UpstreamModel(stored, new UpstreamLimits(limits.MaxConcurrentUpstreamRequests, limits.QueuedUpstreamRequests, limits.MaxResponseBytes),
+            _credentials.For(stored.Definition));
         var connection = new UpstreamConnection(model, _options.Value.InstanceId, _time, _instruments, _loggerFactory, this);
         _connections[name] = connection;
         connection.Start();
@@ -195,6 +214,7 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
     private async ValueTask RemoveAsync(string name)
     {
         if (!_connections.TryRemove(name, out var connection)) return;
+        _credentials.Forget(name);
         await RaiseAsync(new UpstreamChange(name, Removed: true, IsolationChanged: false));
         await connection.DisposeAsync();
         LogRemoved(_logger, name);
@@ -212,6 +232,9 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Closed MCP server {McpName}")]
     private static partial void LogRemoved(ILogger logger, string mcpName);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A handler of the tool list change of {McpName} failed")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string mcpName);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile with the store failed; retrying at the next interval: {Error}")]
     private static partial void LogReconcileFailed(ILogger logger, string error);

@@ -76,7 +76,7 @@ internal static class GatewayTelemetry
         app.Services.GetRequiredService<GatewayGauges>();
         app.MapPrometheusScrapingEndpoint(ScrapePath, meterProvider: null, configureBranchedPipeline: scrape => scrape.Use(async (context, next) =>
         {
-            var decision = context.RequestServices.GetRequiredService<AccessPolicy>().AuthorizeAdmin(context);
+            var decision = await context.RequestServices.GetRequiredService<AccessPolicy>().AuthorizeAdminAsync(context);
             if (decision.IsAllowed) await next(context);
             else await AccessPolicy.Deny(context, decision).ExecuteAsync(context);
         }), optionsName: null);

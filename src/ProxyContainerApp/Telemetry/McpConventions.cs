@@ -31,11 +31,17 @@ internal static class McpConventions
     public const string ServerPort = "server.port";
     public const string ClientAddress = "client.address";
 
-    /// <summary>Where a downstream request came in: <c>server</c> (<c>/{name}/…</c>) or <c>aggregated</c> (<c>/mcp</c>, <c>/sse</c>).</summary>
+    /// <summary>
+    /// Where a downstream request came in: <c>server</c> (<c>/{name}/…</c>), <c>virtual</c> (a virtual server's
+    /// <c>/{name}/…</c>) or <c>aggregated</c> (<c>/mcp</c>, <c>/sse</c>).
+    /// </summary>
     public const string GatewayRoute = "mcp_gateway.route";
 
     /// <summary>The registered server a request was relayed to (or, on a server's own route, opened on).</summary>
     public const string GatewayServer = "mcp_gateway.server";
+
+    /// <summary>The virtual server a downstream request came in on; <see cref="GatewayServer"/> names the real one it went to.</summary>
+    public const string GatewayVirtualServer = "mcp_gateway.virtual_server";
 
     /// <summary>The bucket boundaries the conventions give for every MCP duration histogram, in seconds.</summary>
     public static readonly IReadOnlyList<double> DurationBuckets = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300];

@@ -35,7 +35,7 @@ internal readonly struct McpOperation
 
     public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started);
 
-    /// <param name="server">The server a call on the aggregate was routed to, when it went to one.</param>
+    /// <param name="server">The server a call on the aggregate or a virtual server was routed to, when it went to one.</param>
     public void Complete(in McpOutcome outcome, string? server = null)
     {
         if (!_duration.Enabled && Span is not { IsAllDataRequested: true })
@@ -60,6 +60,7 @@ internal readonly struct McpOperation
         }
         if (_peer.Route is { } route) tags.Add(McpConventions.GatewayRoute, route);
         if ((_peer.Server ?? server) is { } name) tags.Add(McpConventions.GatewayServer, name);
+        if (_peer.VirtualServer is { } virtualServer) tags.Add(McpConventions.GatewayVirtualServer, virtualServer);
         if (_peer.Address is { } address)
         {
             tags.Add(McpConventions.ServerAddress, address);

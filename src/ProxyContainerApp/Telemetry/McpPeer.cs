@@ -9,7 +9,7 @@ namespace McpServerless.Proxy.Telemetry;
 /// </summary>
 internal sealed class McpPeer
 {
-    private McpPeer(string transport, string? protocolName, string? route, string? server, string? address, object? port)
+    private McpPeer(string transport, string? protocolName, string? route, string? server, string? address, object? port, string? virtualServer = null)
     {
         Transport = transport;
         ProtocolName = protocolName;
@@ -17,6 +17,7 @@ internal sealed class McpPeer
         Server = server;
         Address = address;
         Port = port;
+        VirtualServer = virtualServer;
     }
 
     /// <summary><c>network.transport</c>: <c>tcp</c> for HTTP, <c>pipe</c> for stdio.</summary>
@@ -28,8 +29,11 @@ internal sealed class McpPeer
     /// <summary><c>mcp_gateway.route</c> of a downstream side; null upstream.</summary>
     public string? Route { get; }
 
-    /// <summary><c>mcp_gateway.server</c>: the upstream, or the server a per-server route names; null on the aggregate until a call is routed.</summary>
+    /// <summary><c>mcp_gateway.server</c>: the upstream, or the server a per-server route names; null on the aggregate and a virtual server until a call is routed.</summary>
     public string? Server { get; }
+
+    /// <summary><c>mcp_gateway.virtual_server</c>: the virtual server a downstream route names; null elsewhere.</summary>
+    public string? VirtualServer { get; }
 
     /// <summary><c>server.address</c> and <c>server.port</c> of an HTTP upstream.</summary>
     public string? Address { get; }
@@ -48,11 +52,15 @@ internal sealed class McpPeer
 
     /// <summary>A downstream route (always HTTP): <paramref name="route"/> is a <see cref="RelayRoutes"/> value.</summary>
     public static McpPeer Downstream(string route, string? server) => new("tcp", "http", route, server, null, null);
+
+    /// <summary>A virtual server's downstream route: the real server of each call is known once it is routed.</summary>
+    public static McpPeer DownstreamVirtual(string virtualServer) => new("tcp", "http", RelayRoutes.Virtual, null, null, null, virtualServer);
 }
 
-/// <summary>The values of <c>mcp_gateway.route</c>. Virtual servers will add theirs here.</summary>
+/// <summary>The values of <c>mcp_gateway.route</c>.</summary>
 internal static class RelayRoutes
 {
     public const string Server = "server";
     public const string Aggregated = "aggregated";
+    public const string Virtual = "virtual";
 }

@@ -145,6 +145,7 @@ public sealed class ProxyInstruments : IDisposable
         };
         if (protocolVersion is not null) tags.Add(McpConventions.ProtocolVersion, protocolVersion);
         if (peer.Server is not null) tags.Add(McpConventions.GatewayServer, peer.Server);
+        if (peer.VirtualServer is not null) tags.Add(McpConventions.GatewayVirtualServer, peer.VirtualServer);
         if (errorType is not null) tags.Add(McpConventions.ErrorType, errorType);
         _serverSession.Record(elapsed.TotalSeconds, tags);
     }

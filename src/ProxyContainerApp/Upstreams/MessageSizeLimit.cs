@@ -24,7 +24,12 @@ internal sealed class MessageSizeLimitHandler(long maxBytes) : DelegatingHandler
         var response = await base.SendAsync(request, cancellationToken);
         var original = response.Content;
         var limited = new StreamContent(new MessageSizeLimitedStream(await original.ReadAsStreamAsync(cancellationToken), maxBytes, failsRequest: request.Method == HttpMethod.Post));
-        foreach (var header in original.Headers) limited.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        // Copied as they came, without parsing them or building a string array per header.
+        foreach (var (name, values) in original.Headers.NonValidated)
+        {
+            if (values.Count == 1) limited.Headers.TryAddWithoutValidation(name, values.ToString());
+            else limited.Headers.TryAddWithoutValidation(name, values);
+        }
         response.Content = limited;
         return response;
     }

@@ -31,7 +31,7 @@ internal static class UpstreamClients
     public static async Task<McpClient> ConnectAsync(UpstreamConnection connection, Action<JsonRpcNotification> onToolsChanged, CancellationToken cancellationToken)
     {
         var model = connection.Model;
-        var transport = UpstreamTransports.Create(model.Definition, model.Timeout, model.MaxResponseBytes, connection.LoggerFactory, message => Observe(connection, message));
+        var transport = UpstreamTransports.Create(model.Definition, model.Timeout, model.MaxResponseBytes, model.Credential, connection.LoggerFactory, message => Observe(connection, message));
         try
         {
             return await McpClient.CreateAsync(transport, Options(connection, onToolsChanged), connection.LoggerFactory, cancellationToken);

@@ -123,8 +123,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         var operation = _instruments.StartClient(method, ProxyInstruments.TargetOf(method, parameters), ref parameters, Model.Peer,
             session.Client.NegotiatedProtocolVersion, session.SessionTag);
         using var call = caller is null ? null : Callers.Begin(parameters, caller);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(Model.Timeout);
+        using var timeout = LinkedCancellation.Start(cancellationToken, Model.Timeout);
         var outcome = McpOutcome.Ok;
         try
         {
@@ -209,6 +208,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         if (next.Session is { } session) Volatile.Read(ref _connected).TrySetResult(session);
         else if (seen.Session is not null) Volatile.Write(ref _connected, NewSignal());
         _observer.OnStatusChanged(this);
+        if (!ReferenceEquals(seen.Session?.Tools, next.Session?.Tools)) _observer.OnToolsChanged(this);
     }
 
     /// <summary>
@@ -218,8 +218,10 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     private static void StripHopMetadata(JsonNode? parameters)
     {
         if (parameters?["_meta"] is not JsonObject meta) return;
-        foreach (var key in meta.Select(p => p.Key).Where(k => k.StartsWith("io.modelcontextprotocol/", StringComparison.Ordinal)).ToList())
-            meta.Remove(key);
+        for (var i = meta.Count - 1; i >= 0; i--)
+        {
+            if (meta.GetAt(i).Key.StartsWith("io.modelcontextprotocol/", StringComparison.Ordinal)) meta.RemoveAt(i);
+        }
     }
 
     private static TaskCompletionSource<UpstreamSession> NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,5 +1,6 @@
 using McpServerless.Model;
 using McpServerless.Proxy.Telemetry;
+using McpServerless.Proxy.Upstreams.Auth;
 using McpServerless.Security;
 using McpServerless.Storage;
 
@@ -19,8 +20,10 @@ public sealed class UpstreamModel
     private static readonly TimeSpan DefaultReconnectDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan DefaultHealthCheckInterval = TimeSpan.FromSeconds(30);
 
-    public UpstreamModel(StoredMcp stored, UpstreamLimits limits)
+    /// <param name="credential">The token source of the definition's <c>upstreamAuth</c>, shared by the server's connections; null for none.</param>
+    public UpstreamModel(StoredMcp stored, UpstreamLimits limits, UpstreamTokenSource? credential)
     {
+        Credential = credential;
         Definition = stored.Definition;
         Version = stored.Version;
         Limits = limits;
@@ -42,6 +45,9 @@ public sealed class UpstreamModel
 
     /// <summary>The tools of this upstream a caller may see and call; applied by <see cref="UpstreamConnection"/> alone.</summary>
     public ToolFilterMatcher ToolFilter { get; }
+
+    /// <summary>The token presented upstream for <c>upstreamAuth</c>; null for none.</summary>
+    public UpstreamTokenSource? Credential { get; }
 
     /// <summary>The definition's header and env values: an upstream may echo them in an error, which is kept, returned and logged without them.</summary>
     public SecretRedactor Secrets { get; }

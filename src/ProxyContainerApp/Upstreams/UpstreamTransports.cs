@@ -1,4 +1,5 @@
 using McpServerless.Model;
+using McpServerless.Proxy.Upstreams.Auth;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
@@ -9,10 +10,12 @@ internal static class UpstreamTransports
 {
     /// <param name="observe">Shown each incoming message in arrival order (see <see cref="ObservedClientTransport"/>).</param>
     /// <param name="maxMessageBytes">Enforced while an HTTP upstream's responses are read (see <see cref="MessageSizeLimitHandler"/>).</param>
-    public static ObservedClientTransport Create(McpDefinition definition, TimeSpan connectTimeout, long maxMessageBytes, ILoggerFactory loggerFactory, Func<JsonRpcMessage, JsonRpcMessage?> observe) =>
-        new(CreateInner(definition, connectTimeout, maxMessageBytes, loggerFactory), observe);
+    /// <param name="credential">The token presented upstream for <c>upstreamAuth</c> (see <see cref="UpstreamAuthHandler"/>); null for none.</param>
+    public static ObservedClientTransport Create(McpDefinition definition, TimeSpan connectTimeout, long maxMessageBytes, UpstreamTokenSource? credential,
+        ILoggerFactory loggerFactory, Func<JsonRpcMessage, JsonRpcMessage?> observe) =>
+        new(CreateInner(definition, connectTimeout, maxMessageBytes, credential, loggerFactory), observe);
 
-    private static IClientTransport CreateInner(McpDefinition definition, TimeSpan connectTimeout, long maxMessageBytes, ILoggerFactory loggerFactory)
+    private static IClientTransport CreateInner(McpDefinition definition, TimeSpan connectTimeout, long maxMessageBytes, UpstreamTokenSource? credential, ILoggerFactory loggerFactory)
     {
         if (definition.Transport == McpTransport.Stdio)
         {
@@ -26,6 +29,7 @@ internal static class UpstreamTransports
             }, loggerFactory);
         }
 
+        var limited = new MessageSizeLimitHandler(maxMessageBytes);
         return new HttpClientTransport(new HttpClientTransportOptions
         {
             Name = definition.Name,
@@ -33,6 +37,6 @@ internal static class UpstreamTransports
             TransportMode = definition.Transport == McpTransport.Sse ? HttpTransportMode.Sse : HttpTransportMode.StreamableHttp,
             AdditionalHeaders = definition.Headers?.ToDictionary(p => p.Key, p => p.Value),
             ConnectionTimeout = connectTimeout,
-        }, new HttpClient(new MessageSizeLimitHandler(maxMessageBytes)), loggerFactory, ownsHttpClient: true);
+        }, new HttpClient(credential is null ? limited : new UpstreamAuthHandler(credential, limited)), loggerFactory, ownsHttpClient: true);
     }
 }

@@ -4,6 +4,7 @@ using McpServerless.Metrics;
 using McpServerless.Model;
 using McpServerless.Registry;
 using McpServerless.Security;
+using McpServerless.Security.OAuth;
 using McpServerless.Serialization;
 using McpServerless.Storage;
 using Microsoft.AspNetCore.Http;
@@ -190,7 +191,7 @@ public sealed class AdminApi(
 
     private async Task<IResult> Guarded(HttpRequest request, Func<CancellationToken, Task<IResult>> action)
     {
-        var decision = policy.AuthorizeAdmin(request.HttpContext);
+        var decision = await policy.AuthorizeAdminAsync(request.HttpContext);
         if (!decision.IsAllowed) return AccessPolicy.Deny(request.HttpContext, decision);
         try
         {
@@ -232,7 +233,9 @@ public sealed class AdminApi(
         audit.Record(new AuditEntry
         {
             Time = time.GetUtcNow() - elapsed,
-            Caller = AuditCaller.From(policy.ResolveClientIp(request.HttpContext), AccessPolicy.BearerToken(request)),
+            Caller = request.HttpContext.User is OAuthPrincipal principal
+                ? AuditCaller.From(policy.ResolveClientIp(request.HttpContext), [], principal.Name)
+                : AuditCaller.From(policy.ResolveClientIp(request.HttpContext), AccessPolicy.BearerToken(request)),
             Route = AuditRoutes.Admin,
             Server = change.Server,
             Method = method,

@@ -59,6 +59,9 @@ public sealed class McpProxyOptions
 
     public GatewayLimits Limits { get; set; } = new();
 
+    /// <summary>OAuth 2.1 access tokens on the MCP endpoints and the admin API (<c>McpProxy:OAuth</c>); off until an authority is set.</summary>
+    public Security.OAuth.OAuthOptions OAuth { get; set; } = new();
+
     /// <summary>Largest admin request body accepted, in bytes.</summary>
     public int MaxAdminBodyBytes { get; set; } = 1024 * 1024;
 }

@@ -54,6 +54,8 @@ public sealed class McpProxyOptionsValidator : IValidateOptions<McpProxyOptions>
         CheckAddresses(failures, $"{prefix}:AdminAllowIPs", options.AdminAllowIPs);
         CheckAddresses(failures, $"{prefix}:TrustedProxies", options.TrustedProxies);
 
+        options.OAuth.Validate(failures, prefix, options.BaseUrl, options.Host);
+
         if (options.ServersFile is { Length: > 0 } file && !File.Exists(file))
             failures.Add($"{prefix}:ServersFile '{file}' does not exist.");
 

@@ -5,6 +5,7 @@ using McpServerless.Configuration;
 using McpServerless.Metrics;
 using McpServerless.Registry;
 using McpServerless.Security;
+using McpServerless.Security.OAuth;
 using McpServerless.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,7 +17,8 @@ namespace McpServerless.Hosting;
 public static class GatewayServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers what every host shares: validated <see cref="McpProxyOptions"/>, the access policy, the
+    /// Registers what every host shares: validated <see cref="McpProxyOptions"/>, the access policy (with OAuth access
+    /// tokens when <c>McpProxy:OAuth</c> names an authority), the
     /// registry over the configured store and change feed (in-memory and in-process unless a host
     /// registered others first), the audit log, metrics, health checks and the admin API.
     /// </summary>
@@ -32,6 +34,7 @@ public static class GatewayServiceCollectionExtensions
         services.TryAddSingleton<GatewayMetrics>();
         services.TryAddSingleton<FrontDoorPolicy>();
         services.TryAddSingleton<AccessPolicy>();
+        services.AddGatewayOAuth();
 
         services.AddMcpGatewayStorage(configuration);
         services.TryAddSingleton<IMcpStore, InMemoryMcpStore>();

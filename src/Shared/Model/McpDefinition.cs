@@ -41,6 +41,21 @@ public sealed record McpDefinition
 
     public bool RequireAuth { get; init; }
 
+    /// <summary>
+    /// Scopes an OAuth access token needs for this server (all of them), instead of <c>McpProxy:OAuth:RequiredScopes</c>.
+    /// Not in the original gateway.
+    /// </summary>
+    public IReadOnlyList<string>? RequiredScopes { get; init; }
+
+    /// <summary>App roles, any one of which admits an OAuth access token here, instead of <c>McpProxy:OAuth:RequiredRoles</c>. Not in the original gateway.</summary>
+    public IReadOnlyList<string>? RequiredRoles { get; init; }
+
+    /// <summary>
+    /// How the gateway authenticates itself to an HTTP upstream, besides <see cref="Headers"/>: a managed identity or
+    /// OAuth client credentials. A client's own token is never passed upstream. Not in the original gateway.
+    /// </summary>
+    public UpstreamAuth? UpstreamAuth { get; init; }
+
     // behaviour
     public bool AutoReconnect { get; init; }
 

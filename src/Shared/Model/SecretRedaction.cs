@@ -1,11 +1,13 @@
 namespace McpServerless.Model;
 
 /// <summary>
-/// Secrets (auth tokens, header values, environment values) never leave the gateway: responses carry
+/// Secrets (auth tokens, header values, environment values, the <c>upstreamAuth</c> client secret) never leave the gateway: responses carry
 /// <see cref="Mask"/> in their place. A client that sends a read definition back unchanged keeps the
 /// stored secrets, because <see cref="RestoreMasked"/> puts them back where the mask stands for exactly one:
 /// a token list only when it is the masked form of the stored list as a whole (the positions of a shorter or
-/// mixed list say nothing about which token each mask meant), a header or variable when its name is stored.
+/// mixed list say nothing about which token each mask meant), a header or variable when its name is stored, a client
+/// secret when the token endpoint and client id it belongs to are unchanged (a mask must not send the stored secret
+/// to another server).
 /// Any other mask stays and validation refuses it, so <c>***</c> never becomes a secret. A virtual server's only
 /// secrets are its auth tokens, under the same rule.
 /// </summary>
@@ -18,6 +20,7 @@ public static class SecretRedaction
         AuthTokens = MaskTokens(definition.AuthTokens),
         Headers = MaskValues(definition.Headers),
         Env = MaskValues(definition.Env),
+        UpstreamAuth = definition.UpstreamAuth is { ClientSecret: not null } auth ? auth with { ClientSecret = Mask } : definition.UpstreamAuth,
     };
 
     /// <summary>Replaces masked values in <paramref name="incoming"/> with the ones stored in <paramref name="stored"/>.</summary>
@@ -26,6 +29,10 @@ public static class SecretRedaction
         AuthTokens = RestoreTokens(incoming.AuthTokens, stored.AuthTokens),
         Headers = RestoreValues(incoming.Headers, stored.Headers),
         Env = RestoreValues(incoming.Env, stored.Env),
+        UpstreamAuth = incoming.UpstreamAuth is { ClientSecret: Mask } masked && stored.UpstreamAuth is { ClientSecret: { } kept } original
+            && masked.TokenUrl == original.TokenUrl && masked.ClientId == original.ClientId
+            ? masked with { ClientSecret = kept }
+            : incoming.UpstreamAuth,
     };
 
     public static VirtualServerDefinition Redact(this VirtualServerDefinition definition) =>

@@ -1,7 +1,7 @@
 namespace McpServerless.Model;
 
 /// <summary>
-/// Removes a definition's secrets — its header and environment values, and the credential part of a
+/// Removes a definition's secrets — its header and environment values, its <c>upstreamAuth</c> client secret, and the credential part of a
 /// <c>Scheme credential</c> header value — from error texts, because an upstream may echo what it was sent
 /// (a 401 body quoting the key, a stderr line printing the environment). Values shorter than
 /// <see cref="MinLength"/> characters are no secrets worth the name, and replacing them would garble every message.
@@ -18,7 +18,8 @@ public sealed class SecretRedactor
 
     public static SecretRedactor For(McpDefinition definition)
     {
-        var values = (definition.Headers?.Values ?? []).Concat(definition.Env?.Values ?? []);
+        var values = (definition.Headers?.Values ?? []).Concat(definition.Env?.Values ?? [])
+            .Concat(definition.UpstreamAuth?.ClientSecret is { } clientSecret ? [clientSecret] : []);
         var secrets = values.Concat(values.Select(v => v.Trim()).Where(v => v.Contains(' ')).Select(v => v[(v.LastIndexOf(' ') + 1)..]))
             .Where(v => v.Length >= MinLength)
             .Distinct(StringComparer.Ordinal)

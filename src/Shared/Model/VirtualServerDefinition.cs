@@ -37,6 +37,12 @@ public sealed record VirtualServerDefinition
     public IReadOnlyList<string>? AllowedIps { get; init; }
 
     public bool RequireAuth { get; init; }
+
+    /// <summary>Scopes an OAuth access token needs here (all of them), instead of <c>McpProxy:OAuth:RequiredScopes</c>.</summary>
+    public IReadOnlyList<string>? RequiredScopes { get; init; }
+
+    /// <summary>App roles, any one of which admits an OAuth access token here, instead of <c>McpProxy:OAuth:RequiredRoles</c>.</summary>
+    public IReadOnlyList<string>? RequiredRoles { get; init; }
 }
 
 /// <summary>How one member of a virtual server is shown there; null keeps what its server says.</summary>

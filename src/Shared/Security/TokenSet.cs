@@ -38,7 +38,8 @@ public sealed class TokenSet
 
     public bool Matches(ReadOnlySpan<char> candidate)
     {
-        if (candidate.IsEmpty) return false;
+        // An empty set has no secret whose length or prefix timing could show: nothing to hash.
+        if (candidate.IsEmpty || _hashes.Length == 0) return false;
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         Hash(candidate, hash);
 

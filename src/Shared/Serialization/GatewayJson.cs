@@ -5,6 +5,7 @@ using McpServerless.Audit;
 using McpServerless.ChangeFeed;
 using McpServerless.Metrics;
 using McpServerless.Model;
+using McpServerless.Security.OAuth;
 using McpServerless.Storage;
 using McpServerless.WebUi;
 
@@ -33,4 +34,5 @@ namespace McpServerless.Serialization;
 [JsonSerializable(typeof(AuditEntry))]
 [JsonSerializable(typeof(AuditPage))]
 [JsonSerializable(typeof(WebUiSettings))]
+[JsonSerializable(typeof(ProtectedResourceMetadata))]
 public sealed partial class GatewayJson : JsonSerializerContext;

@@ -78,6 +78,10 @@ public static partial class McpDefinitionValidator
         errors.CheckNoMask("env", definition.Env?.Values);
         CheckAccessRules(errors, definition.AuthTokens, definition.AllowedIps);
 
+        CheckRequiredScopes(errors, definition.RequiredScopes, definition.RequiredRoles);
+        if (definition.UpstreamAuth is { } upstreamAuth)
+            CheckUpstreamAuth(errors, definition, upstreamAuth);
+
         if (definition.ToolFilter is { } filter)
         {
             errors.CheckList("toolFilter.allow", filter.Allow, allowEmpty: false);
@@ -85,6 +89,64 @@ public static partial class McpDefinitionValidator
         }
 
         return errors.ToDictionary();
+    }
+
+    /// <summary>The OAuth requirements a server and a virtual server share: <c>requiredScopes</c> and <c>requiredRoles</c>.</summary>
+    internal static void CheckRequiredScopes(FieldErrors errors, IReadOnlyList<string>? requiredScopes, IReadOnlyList<string>? requiredRoles)
+    {
+        CheckScopes(errors, "requiredScopes", requiredScopes);
+        CheckScopes(errors, "requiredRoles", requiredRoles);
+    }
+
+    private static void CheckScopes(FieldErrors errors, string field, IReadOnlyList<string>? values)
+    {
+        errors.CheckList(field, values, allowEmpty: false);
+        if (values?.Any(v => v is not null && !Security.OAuth.OAuthOptions.IsScopeToken(v)) == true)
+            errors.Add(field, $"{field} entries must be scope tokens: printable ASCII without spaces, quotes or backslashes, 256 characters at most.");
+    }
+
+    private static void CheckUpstreamAuth(FieldErrors errors, McpDefinition definition, UpstreamAuth auth)
+    {
+        if (definition.Transport is not (McpTransport.Sse or McpTransport.StreamableHttp))
+            errors.Add("upstreamAuth", "upstreamAuth applies to sse and streamable-http servers only.");
+        if (definition.Headers?.Keys.Any(k => k.Equals("Authorization", StringComparison.OrdinalIgnoreCase)) == true)
+            errors.Add("upstreamAuth", "upstreamAuth sets the Authorization header; remove it from headers.");
+        foreach (var (field, value) in new[] { ("scope", auth.Scope), ("clientId", auth.ClientId), ("clientSecret", auth.ClientSecret), ("tokenUrl", auth.TokenUrl), ("resource", auth.Resource) })
+        {
+            if (value is not null && (value.Length > MaxValueLength || value.Any(char.IsControl)))
+                errors.Add($"upstreamAuth.{field}", $"upstreamAuth.{field} may have {MaxValueLength} characters at most and no control characters.");
+        }
+
+        switch (auth.Kind)
+        {
+            case UpstreamAuthKind.ManagedIdentity:
+                if (string.IsNullOrWhiteSpace(auth.Scope) || auth.Scope.Contains(' '))
+                    errors.Add("upstreamAuth.scope", "A managed identity needs the one scope to ask Entra ID for, such as 'api://…/.default'.");
+                if (auth.ClientSecret is not null || auth.TokenUrl is not null || auth.Resource is not null)
+                    errors.Add("upstreamAuth", "clientSecret, tokenUrl and resource belong to kind 'clientCredentials'; a managed identity takes scope and, optionally, clientId.");
+                break;
+            case UpstreamAuthKind.ClientCredentials:
+                if (string.IsNullOrWhiteSpace(auth.TokenUrl))
+                    errors.Add("upstreamAuth.tokenUrl", "The token endpoint is required for client credentials.");
+                else if (!Uri.TryCreate(auth.TokenUrl, UriKind.Absolute, out var tokenUrl) || tokenUrl.Scheme is not ("http" or "https"))
+                    errors.Add("upstreamAuth.tokenUrl", "The token endpoint must be an absolute https URL.");
+                else if (tokenUrl.Scheme == "http" && !Security.OAuth.OAuthOptions.IsLoopback(tokenUrl))
+                    errors.Add("upstreamAuth.tokenUrl", "The token endpoint must use https; http is accepted only on loopback addresses (the secret would travel in clear).");
+                if (string.IsNullOrWhiteSpace(auth.ClientId))
+                    errors.Add("upstreamAuth.clientId", "The client id is required for client credentials.");
+                if (string.IsNullOrEmpty(auth.ClientSecret))
+                    errors.Add("upstreamAuth.clientSecret", "The client secret is required for client credentials.");
+                else if (auth.ClientSecret == SecretRedaction.Mask)
+                    errors.Add("upstreamAuth.clientSecret", $"'{SecretRedaction.Mask}' stands for the stored secret only when one is stored; enter the secret.");
+                if (auth.Scope is not null && auth.Scope.Split(' ').Any(s => !Security.OAuth.OAuthOptions.IsScopeToken(s)))
+                    errors.Add("upstreamAuth.scope", "The scope must be space-separated scope tokens.");
+                if (auth.Resource is not null && !Uri.TryCreate(auth.Resource, UriKind.Absolute, out _))
+                    errors.Add("upstreamAuth.resource", "The resource must be an absolute URI.");
+                break;
+            default:
+                errors.Add("upstreamAuth.kind", "The kind must be 'managedIdentity' or 'clientCredentials'.");
+                break;
+        }
     }
 
     /// <summary>The rules a server and a virtual server share for their name (one namespace) and description.</summary>

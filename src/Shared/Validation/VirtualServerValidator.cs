@@ -27,6 +27,7 @@ public static partial class VirtualServerValidator
         CheckOverrides(errors, definition.Overrides, selectors);
 
         McpDefinitionValidator.CheckAccessRules(errors, definition.AuthTokens, definition.AllowedIps);
+        McpDefinitionValidator.CheckRequiredScopes(errors, definition.RequiredScopes, definition.RequiredRoles);
         return errors.ToDictionary();
     }
 

@@ -127,6 +127,29 @@ public sealed class VirtualServerPlan
             .Select(s => VirtualServerWarnings.UnknownServer(s))];
 
     /// <summary>
+    /// The server whose member would be exposed as <paramref name="name"/> if that server offered it now: that of the
+    /// first selector that picks a member an override renames to <paramref name="name"/>, or whose pattern matches the
+    /// name (unless an override renames that member away). Null when no selector could yield the name. It tells a caller
+    /// whose name resolves to nothing whether the member is gone with its server or was never selected.
+    /// </summary>
+    public string? ServerThatWouldExpose(MemberKind kind, string name)
+    {
+        foreach (var selector in _selectors[(int)kind])
+        {
+            if (kind != MemberKind.Resource)
+            {
+                foreach (var (member, change) in _overrides)
+                {
+                    if (change.Name == name && member.Server == selector.Server && selector.Matches(member.Name)) return selector.Server;
+                }
+            }
+            if (selector.Matches(name) && (kind == MemberKind.Resource || _overrides.GetValueOrDefault((selector.Server, name))?.Name is null))
+                return selector.Server;
+        }
+        return null;
+    }
+
+    /// <summary>
     /// The server a resource URI is read from: that of the first resource selector matching it, or null when none does.
     /// Covers URIs of resource templates too, which no list names.
     /// </summary>

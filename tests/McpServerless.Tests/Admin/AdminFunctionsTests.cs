@@ -23,10 +23,12 @@ public sealed class AdminFunctionsTests
             route.StartsWith("admin", StringComparison.OrdinalIgnoreCase) || route.StartsWith("runtime", StringComparison.OrdinalIgnoreCase),
             $"reserved route: {route}"));
 
-        // Every local admin route exists below the base (the console too), plus /healthz and its probes at the root.
+        // Every local admin route exists below the base (the console too), plus /healthz and its probes and the OAuth
+        // protected resource metadata at the root.
         Assert.Equal(
-            ["gateway/admin/audit", "gateway/admin/mcps", "gateway/admin/mcps/{name}", "gateway/admin/metrics", "gateway/admin/tools",
-             "gateway/admin/virtual-servers", "gateway/admin/virtual-servers/{name}", "gateway/healthz/{probe?}", "gateway/ui/{*path}", "healthz/{probe?}"],
+            [".well-known/oauth-protected-resource/{*suffix}", "gateway/.well-known/oauth-protected-resource/{*suffix}", "gateway/admin/audit", "gateway/admin/mcps",
+             "gateway/admin/mcps/{name}", "gateway/admin/metrics", "gateway/admin/tools", "gateway/admin/virtual-servers", "gateway/admin/virtual-servers/{name}",
+             "gateway/healthz/{probe?}", "gateway/ui/{*path}", "healthz/{probe?}"],
             routes.Distinct().Order(StringComparer.Ordinal));
     }
 

@@ -1,6 +1,9 @@
 using McpServerless.Audit;
+using McpServerless.Model;
 using McpServerless.Tests.Infrastructure;
 using McpServerless.Tests.Proxy;
+using McpServerless.VirtualServers;
+using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 
@@ -46,6 +49,34 @@ public sealed class RelayAuditTests
 
         using var raw = await gateway.Http.SendAsync(gateway.AdminRequest(HttpMethod.Get, "admin/audit"));
         Assert.DoesNotContain(Secret, await raw.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Calls_through_a_virtual_server_are_audited_on_its_route_under_the_real_server_and_tool()
+    {
+        await using var gateway = await GatewayHarness.StartAsync();
+        await gateway.Admin.RegisterAsync(TestServers.Stdio("files"));
+        await gateway.WaitConnectedAsync("files");
+        await gateway.Admin.RegisterVirtualServerAsync(new VirtualServerDefinition
+        {
+            Name = "team",
+            Tools = ["files:echo"],
+            Overrides = new Dictionary<string, MemberOverride> { ["files:echo"] = new() { Name = "say" } },
+        });
+        await Eventually.GetAsync(() => Task.FromResult(gateway.Proxy.Services.GetRequiredService<VirtualServerCatalog>().TryGet("team", out _)),
+            served => served, "the catalog to serve the virtual server");
+        await using (var client = await gateway.ConnectAsync("team/stream", protocolVersion: ProxyHarness.SessionProtocol))
+        {
+            await client.CallToolAsync("say", new Dictionary<string, object?> { ["message"] = "hi" });
+            await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("echo").AsTask()); // not a member under that name
+        }
+
+        var entries = await Eventually.GetAsync(
+            async () => (await gateway.Admin.GetAuditAsync()).Entries.Where(e => e.Route != AuditRoutes.Admin).ToArray(),
+            e => e.Length == 2, "2 call entries");
+        Assert.Equal(
+            [("virtual:team", null, "echo", "-32602"), ("virtual:team", "files", "echo", AuditOutcomes.Ok)],
+            entries.Select(e => (e.Route, e.Server, e.Tool, e.Outcome)));
     }
 
     [Fact]

@@ -194,6 +194,35 @@ public sealed partial class BicepTemplateTests : IClassFixture<BicepTemplateTest
         Assert.All(versions, version => Assert.DoesNotContain("preview", version, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task OAuth_with_entra_id_is_set_on_both_apps_once_the_hook_has_an_app_registration()
+    {
+        // The preprovision hook creates the app registration and hands its ids over as azd variables; unset, OAuth is off.
+        var parameters = File.ReadAllText(Path.Combine(CompiledTemplate.InfraDirectory, "main.parameters.json"));
+        Assert.Contains("${MCP_OAUTH_CLIENT_ID=}", parameters);
+        Assert.Contains("${MCP_OAUTH_TENANT_ID=}", parameters);
+
+        var settings = Main["variables"]!["oauthSettings"]!.GetValue<string>();
+        Assert.StartsWith("[if(empty(parameters('oauthClientId')), createObject(), createObject(", settings);
+        Assert.Contains("'McpProxy__OAuth__Authority', format('{0}{1}/v2.0', environment().authentication.loginEndpoint", settings);
+        Assert.Contains("'McpProxy__OAuth__Audiences__0', parameters('oauthClientId')", settings);
+        Assert.Contains("'McpProxy__OAuth__RequiredScopes__0', format('api://{0}/mcp.access', parameters('oauthClientId'))", settings);
+        Assert.Contains("'McpProxy__OAuth__AdminRoles__0', 'McpGateway.Admin'", settings);
+        foreach (var app in new[] { "admin", "proxy" })
+            Assert.EndsWith("variables('oauthSettings'))]", Deployment(app)["properties"]!["parameters"]!["gatewaySettings"]!["value"]!.GetValue<string>());
+
+        // The hook azd runs before provisioning, for both shells, and the POSIX one parses.
+        var root = Directory.GetParent(CompiledTemplate.InfraDirectory)!.Parent!.FullName;
+        var azureYaml = File.ReadAllText(Path.Combine(root, "azure.yaml"));
+        foreach (var script in new[] { "infra/hooks/entra-app.sh", "infra/hooks/entra-app.ps1" })
+        {
+            Assert.Contains($"run: ./{script}", azureYaml);
+            Assert.True(File.Exists(Path.Combine(root, script)), script);
+        }
+        await using var parse = Infrastructure.ExternalProcess.Start("sh", ["-n", Path.Combine(root, "infra/hooks/entra-app.sh")]);
+        await parse.WaitForExitAsync(TimeSpan.FromSeconds(10));
+    }
+
     private static bool IsKeyVaultSecretValue(string path) =>
         KeyVaultSecretValue().IsMatch(path);
 

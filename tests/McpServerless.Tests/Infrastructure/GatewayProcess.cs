@@ -34,13 +34,14 @@ public sealed class GatewayProcess : IAsyncDisposable
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
     }
 
-    public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
+    /// <param name="environment">Environment variables of the process, beside the settings (what a platform sets).</param>
+    public static async Task<GatewayProcess> StartAsync(IReadOnlyDictionary<string, string> settings, IReadOnlyDictionary<string, string>? environment = null)
     {
         var port = TestTools.FreeTcpPort();
         var dll = Path.Combine(AppContext.BaseDirectory, "McpServerless.ProxyContainerApp.dll");
         var arguments = new List<string> { dll, $"--McpProxy:Port={port.ToString(CultureInfo.InvariantCulture)}", $"--McpProxy:AdminTokens:0={GatewayHarness.AdminToken}" };
         arguments.AddRange(settings.Select(s => $"--{s.Key}={s.Value}"));
-        var process = ExternalProcess.Start("dotnet", arguments);
+        var process = ExternalProcess.Start("dotnet", arguments, environment);
         await process.WaitForPortAsync(port);
         return new GatewayProcess(process, port);
     }

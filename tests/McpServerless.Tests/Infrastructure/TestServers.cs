@@ -43,6 +43,19 @@ public static class TestServers
         return (process, chosen);
     }
 
+    /// <summary>
+    /// Starts the test server over HTTP taking only access tokens from <paramref name="issuer"/> for its own URL (its
+    /// <c>/mcp</c> endpoint, returned as <c>Resource</c>), checked by ASP.NET Core's JwtBearer with no clock skew.
+    /// </summary>
+    public static async Task<(ExternalProcess Process, string Resource)> StartProtectedHttpAsync(string issuer)
+    {
+        var port = TestTools.FreeTcpPort();
+        var resource = $"http://127.0.0.1:{port.ToString(System.Globalization.CultureInfo.InvariantCulture)}/mcp";
+        var process = ExternalProcess.Start("dotnet", [TestServerDll, "http", port.ToString(System.Globalization.CultureInfo.InvariantCulture), issuer, resource]);
+        await process.WaitForPortAsync(port);
+        return (process, resource);
+    }
+
     /// <summary>npm's reference server over stdio.</summary>
     public static McpDefinition EverythingStdio(string name) => new()
     {

@@ -20,11 +20,36 @@ public static class TestTools
         return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing; run ./scripts/test.sh to install the test peers.");
     }
 
+    /// <summary>
+    /// Copies a script of tests/node next to .tools/node/node_modules, where Node resolves the packages it imports, and
+    /// returns its path. Copied under a temporary name and renamed, so tests running at once never see half a file.
+    /// </summary>
+    public static string NodeScript(string name)
+    {
+        var target = Path.Combine(Directory.GetParent(NodeModules)!.FullName, name);
+        var temporary = $"{target}.{Guid.NewGuid():N}.tmp";
+        File.Copy(Path.Combine(RepositoryRoot, "tests", "node", name), temporary);
+        File.Move(temporary, target, overwrite: true);
+        return target;
+    }
+
+    /// <summary>The repository's root, found above the test binaries.</summary>
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
+
     public static int FreeTcpPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "McpServerless.sln"))) return dir.FullName;
+        }
+        throw new DirectoryNotFoundException("The repository root (McpServerless.sln) is not above the test binaries.");
     }
 
     private static string FindNodeModules()

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using McpServerless.Model;
 using McpServerless.Tests.Infrastructure;
 
@@ -51,22 +50,8 @@ public sealed class ThirdPartyPeerTests
         await gateway.Admin.RegisterAsync(TestServers.Stdio("tools"));
         await gateway.WaitConnectedAsync("tools");
 
-        var script = Path.Combine(Directory.GetParent(TestTools.NodeModules)!.FullName, "ts-client.mjs");
-        File.Copy(Path.Combine(RepositoryRoot(), "tests", "node", "ts-client.mjs"), script, overwrite: true);
-        await using var node = ExternalProcess.Start("node", [script, new Uri(gateway.Proxy.BaseAddress, path).ToString(), mode]);
-        var output = await node.WaitForExitAsync(TimeSpan.FromSeconds(30));
-
-        using var seen = JsonDocument.Parse(output.Trim().Split('\n').Last());
+        using var seen = await TypeScriptClient.RunAsync(new Uri(gateway.Proxy.BaseAddress, path), mode);
         Assert.Equal("from typescript", seen.RootElement.GetProperty("echo").GetString());
         Assert.Contains(seen.RootElement.GetProperty("tools").EnumerateArray(), t => t.GetString() == expectedTool);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "McpServerless.sln"))) return dir.FullName;
-        }
-        throw new DirectoryNotFoundException("McpServerless.sln not found above the test binaries.");
     }
 }

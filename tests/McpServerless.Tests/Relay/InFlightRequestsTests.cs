@@ -56,6 +56,28 @@ public sealed class InFlightRequestsTests
         Assert.True(call.Token.IsCancellationRequested);
     }
 
+    [Fact]
+    public void A_request_cancelled_by_the_client_or_the_session_hands_nothing_on_to_later_ones()
+    {
+        var requests = new InFlightRequests();
+        requests.Begin(new RequestId(1), CancellationToken.None).Dispose(); // a source back in the pool
+        var cancelled = requests.Begin(new RequestId(2), CancellationToken.None);
+        requests.Cancel(Cancelled("""{"requestId":2}"""));
+        cancelled.Dispose();
+        using (var session = new CancellationTokenSource())
+        {
+            var ended = requests.Begin(new RequestId(3), session.Token);
+            session.Cancel();
+            ended.Dispose();
+        }
+
+        for (var i = 10; i < 110; i++)
+        {
+            using var next = requests.Begin(new RequestId(i), CancellationToken.None);
+            Assert.False(next.Token.IsCancellationRequested);
+        }
+    }
+
     private static JsonRpcNotification Cancelled(string parameters) =>
         new() { Method = NotificationMethods.CancelledNotification, Params = JsonNode.Parse(parameters) };
 }

@@ -2,7 +2,10 @@ using System.Net;
 using McpServerless.Configuration;
 using McpServerless.Model;
 using McpServerless.Security;
+using McpServerless.Security.OAuth;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace McpServerless.Tests.Security;
@@ -84,25 +87,32 @@ public sealed class AddressAndTokenTests
     }
 
     [Fact]
-    public void Mcp_rules_combine_allow_list_per_server_tokens_and_global_tokens()
+    public async Task Mcp_rules_combine_allow_list_per_server_tokens_and_global_tokens()
     {
         var policy = Policy(new McpProxyOptions { GlobalAuthTokens = ["global"] });
         var rule = McpAccessRule.From(new McpDefinition { Name = "s", AllowedIps = ["10.0.0.0/8"], AuthTokens = ["own"] });
 
-        Assert.Equal(AccessOutcome.Forbidden, policy.AuthorizeMcp(Context("192.0.2.1", "own"), rule).Outcome);
-        Assert.Equal(AccessOutcome.Unauthorized, policy.AuthorizeMcp(Context("10.1.1.1", null), rule).Outcome);
-        Assert.Equal(AccessOutcome.Unauthorized, policy.AuthorizeMcp(Context("10.1.1.1", "other"), rule).Outcome);
-        Assert.True(policy.AuthorizeMcp(Context("10.1.1.1", "own"), rule).IsAllowed);
-        Assert.True(policy.AuthorizeMcp(Context("10.1.1.1", "global"), rule).IsAllowed);
+        Assert.Equal(AccessOutcome.Forbidden, (await policy.AuthorizeMcpAsync(Context("192.0.2.1", "own"), rule)).Outcome);
+        Assert.Equal(AccessOutcome.Unauthorized, (await policy.AuthorizeMcpAsync(Context("10.1.1.1", null), rule)).Outcome);
+        Assert.Equal(AccessOutcome.Unauthorized, (await policy.AuthorizeMcpAsync(Context("10.1.1.1", "other"), rule)).Outcome);
+        Assert.True((await policy.AuthorizeMcpAsync(Context("10.1.1.1", "own"), rule)).IsAllowed);
+        Assert.True((await policy.AuthorizeMcpAsync(Context("10.1.1.1", "global"), rule)).IsAllowed);
 
         var open = Policy(new McpProxyOptions());
-        Assert.True(open.AuthorizeMcp(Context("192.0.2.1", null), McpAccessRule.Open).IsAllowed);
+        Assert.True((await open.AuthorizeMcpAsync(Context("192.0.2.1", null), McpAccessRule.Open)).IsAllowed);
         var locked = McpAccessRule.From(new McpDefinition { Name = "s", RequireAuth = true });
-        Assert.Equal(AccessOutcome.Unauthorized, open.AuthorizeMcp(Context("192.0.2.1", "anything"), locked).Outcome);
+        Assert.Equal(AccessOutcome.Unauthorized, (await open.AuthorizeMcpAsync(Context("192.0.2.1", "anything"), locked)).Outcome);
     }
 
-    private static AccessPolicy Policy(McpProxyOptions settings) =>
-        new(Options.Create(settings), new FrontDoorPolicy(Options.Create(settings)));
+    private static readonly IOptionsMonitor<JwtBearerOptions> JwtOptions =
+        new ServiceCollection().AddOptions().BuildServiceProvider().GetRequiredService<IOptionsMonitor<JwtBearerOptions>>();
+
+    private static AccessPolicy Policy(McpProxyOptions settings)
+    {
+        var options = Options.Create(settings);
+        var frontDoor = new FrontDoorPolicy(options);
+        return new(options, frontDoor, new OAuthAuthenticator(options, JwtOptions, new ProtectedResources(options, frontDoor), TimeProvider.System));
+    }
 
     private static DefaultHttpContext Context(string peer, string? token)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using McpServerless.Model;
 using McpServerless.Tests.Infrastructure;
 using McpServerless.Tests.Proxy;
 using ModelContextProtocol;
@@ -67,6 +68,41 @@ public sealed class MultiInstanceTests(ITestOutputHelper output)
         Assert.Contains(reported, t => t.Name == "echo");
     }
 
+    [Fact]
+    public async Task A_new_virtual_server_is_served_by_the_other_process_within_the_reconcile_interval()
+    {
+        await using var redis = await RedisServer.StartNewAsync();
+        var store = new Dictionary<string, string>
+        {
+            ["McpProxy:Storage:Provider"] = "Redis",
+            ["McpProxy:Storage:Redis:Configuration"] = redis.Configuration,
+            ["McpProxy:ReconcileInterval"] = "00:00:01",
+        };
+        // B listens to nothing (in-process feed): only its reconcile can bring what A registers.
+        await using var a = await GatewayProcess.StartAsync(new Dictionary<string, string>(store) { ["McpProxy:ChangeFeed:Provider"] = "Redis" });
+        await using var b = await GatewayProcess.StartAsync(store);
+        await a.Admin.RegisterAsync(TestServers.Stdio("member"));
+        await CallThroughAsync(b, "member", "member is up", "echo", new() { ["message"] = "member is up" });
+
+        var watch = Stopwatch.StartNew();
+        await a.Admin.RegisterVirtualServerAsync(new VirtualServerDefinition
+        {
+            Name = "team",
+            Tools = ["member:echo"],
+            Overrides = new Dictionary<string, MemberOverride> { ["member:echo"] = new() { Name = "say" } },
+        });
+        try
+        {
+            await CallThroughAsync(b, "team", "across", "say", new() { ["message"] = "across" });
+        }
+        catch
+        {
+            output.WriteLine($"--- gateway A ---{Environment.NewLine}{a.Output}{Environment.NewLine}--- gateway B ---{Environment.NewLine}{b.Output}");
+            throw;
+        }
+        output.WriteLine($"virtual server registered on A served by B by reconcile after {watch.ElapsedMilliseconds} ms");
+    }
+
     private async Task AssertChangesPropagateAsync(GatewayProcess a, GatewayProcess b, string how)
     {
         try
@@ -103,14 +139,17 @@ public sealed class MultiInstanceTests(ITestOutputHelper output)
         output.WriteLine($"delete on A closed on B {how} after {watch.ElapsedMilliseconds} ms");
     }
 
-    // The bound is generous for a busy CI box; the propagation time itself is what the output reports.
     private static Task<string> CallThroughAsync(GatewayProcess gateway, string name, string expected) =>
+        CallThroughAsync(gateway, name, expected, "env", new() { ["name"] = "FLAVOUR" });
+
+    // The bound is generous for a busy CI box; the propagation time itself is what the output reports.
+    private static Task<string> CallThroughAsync(GatewayProcess gateway, string name, string expected, string tool, Dictionary<string, object?> arguments) =>
         Eventually.GetAsync(async () =>
         {
             try
             {
                 await using var client = await ProxyHarness.ConnectAsync(gateway.BaseAddress, $"{name}/stream");
-                return (await client.CallToolAsync("env", new Dictionary<string, object?> { ["name"] = "FLAVOUR" })).Text();
+                return (await client.CallToolAsync(tool, arguments)).Text();
             }
             catch (Exception ex) when (ex is McpException or HttpRequestException)
             {

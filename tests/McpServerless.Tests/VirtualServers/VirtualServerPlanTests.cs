@@ -179,6 +179,19 @@ public sealed class VirtualServerPlanTests
 
     private IEnumerable<string>? NamesOf(string server) => _tools.GetValueOrDefault(server);
 
+    [Fact]
+    public void The_server_that_would_expose_a_name_is_found_without_its_list()
+    {
+        var plan = Plan(tools: ["fs:read_*", "everything:echo", "test:add"], overrides: new() { ["everything:echo"] = new() { Name = "say" }, ["test:add"] = new() { Description = "Adds" } });
+
+        Assert.Equal("fs", plan.ServerThatWouldExpose(MemberKind.Tool, "read_anything")); // by glob
+        Assert.Equal("everything", plan.ServerThatWouldExpose(MemberKind.Tool, "say")); // by its override name
+        Assert.Null(plan.ServerThatWouldExpose(MemberKind.Tool, "echo")); // renamed away
+        Assert.Equal("test", plan.ServerThatWouldExpose(MemberKind.Tool, "add")); // re-described only, keeps its name
+        Assert.Null(plan.ServerThatWouldExpose(MemberKind.Tool, "write_file")); // never selected
+        Assert.Null(plan.ServerThatWouldExpose(MemberKind.Prompt, "add")); // other kind
+    }
+
     private static VirtualServerPlan Plan(string[]? tools = null, string[]? prompts = null, string[]? resources = null, Dictionary<string, MemberOverride>? overrides = null) =>
         VirtualServerPlan.Create(new VirtualServerDefinition { Name = "v", Tools = tools, Prompts = prompts, Resources = resources, Overrides = overrides });
 }

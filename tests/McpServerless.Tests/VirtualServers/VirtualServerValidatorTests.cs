@@ -1,5 +1,6 @@
 using System.Text.Json;
 using McpServerless.Model;
+using McpServerless.Security;
 using McpServerless.Serialization;
 using McpServerless.Validation;
 
@@ -37,6 +38,18 @@ public sealed class VirtualServerValidatorTests
     }
 
     [Fact]
+    public void Required_scopes_and_roles_are_the_virtual_servers_own_OAuth_requirement()
+    {
+        var definition = JsonSerializer.Deserialize("""{"name":"v","requiredScopes":["team.read"],"requiredRoles":["Team.Reader"]}""", GatewayJson.Default.VirtualServerDefinition)!;
+        Assert.Empty(VirtualServerValidator.Validate(definition));
+
+        var rule = McpAccessRule.From(definition);
+        Assert.Equal(["team.read"], rule.Scopes!.Scopes);
+        Assert.Equal(["Team.Reader"], rule.Scopes.Roles);
+        Assert.Null(McpAccessRule.From(new VirtualServerDefinition { Name = "v" }).Scopes); // the configured defaults apply
+    }
+
+    [Fact]
     public void Only_a_name_is_required_and_selectors_may_name_servers_not_registered_yet()
     {
         Assert.Empty(VirtualServerValidator.Validate(new VirtualServerDefinition { Name = "empty" }));
@@ -64,6 +77,8 @@ public sealed class VirtualServerValidatorTests
     [InlineData("""{"name":"v","authTokens":["***"]}""", "authTokens")]
     [InlineData("""{"name":"v","authTokens":["with space"]}""", "authTokens")]
     [InlineData("""{"name":"v","allowedIPs":["10.0.0.0/99"]}""", "allowedIPs")]
+    [InlineData("""{"name":"v","requiredScopes":["two words"]}""", "requiredScopes")]
+    [InlineData("""{"name":"v","requiredRoles":[""]}""", "requiredRoles")]
     public void Each_invalid_field_is_named(string json, string field)
     {
         var definition = JsonSerializer.Deserialize(json, GatewayJson.Default.VirtualServerDefinition)!;

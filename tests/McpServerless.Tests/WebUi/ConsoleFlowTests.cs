@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using McpServerless.Model;
 using McpServerless.Tests.Infrastructure;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
@@ -188,6 +189,33 @@ public abstract class ConsoleFlowTests(BrowserFixture browser) : IAsyncLifetime
         Assert.Equal("mine, after reading theirs", stored.Description);
         Assert.Equal("s3cret-value", stored.Env!["API_KEY"]); // *** went back and kept the stored value
         await console.FinishAsync("saved-after-conflict");
+    }
+
+    [Fact]
+    public async Task Saving_in_the_console_keeps_the_fields_it_does_not_show()
+    {
+        // Scopes and the upstream credential are set through the admin API; an edit in the console must not drop them,
+        // and the client secret, which the console only ever sees masked, must stay the stored one.
+        await _host.Admin.Admin.RegisterAsync(Definitions.Http("remote", "https://mcp.example.com/mcp") with
+        {
+            AutoReconnect = false,
+            RequiredScopes = ["docs.read"],
+            UpstreamAuth = new UpstreamAuth { Kind = UpstreamAuthKind.ClientCredentials, TokenUrl = "https://login.example.com/token", ClientId = "gw", ClientSecret = "cc-s3cret-value" },
+        });
+        await using var console = await OpenAsync();
+        var page = console.Page;
+        await console.SignInAsync();
+        await console.GoAsync("servers/remote/edit");
+        Assert.DoesNotContain("cc-s3cret-value", await page.ContentAsync(), StringComparison.Ordinal);
+
+        await page.GetByLabel("Description").FillAsync("edited in the console");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Save changes" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Servers", Exact = true })).ToBeVisibleAsync();
+
+        var stored = (await _host.Admin.GetStoredAsync("remote"))!;
+        Assert.Equal("edited in the console", stored.Description);
+        Assert.Equal(["docs.read"], stored.RequiredScopes);
+        Assert.Equal("cc-s3cret-value", stored.UpstreamAuth!.ClientSecret);
     }
 
     [Fact]

@@ -30,6 +30,12 @@ export function renderEditor(view, name) {
   };
 }
 
+// Fields the form edits; any other field of a definition (upstreamAuth, requiredScopes, requiredRoles, toolsCacheTtl,
+// ...) is set through the admin API and kept as read when the form saves, its secrets masked as the gateway sent them.
+const FORM_FIELDS = ['name', 'description', 'transport', 'command', 'args', 'env', 'url', 'headers', 'timeout', 'autoReconnect',
+  'maxReconnects', 'reconnectDelay', 'healthCheckEnabled', 'healthCheckInterval', 'requireAuth', 'authTokens', 'allowedIPs',
+  'toolFilter', 'isolateSessions'];
+
 class ServerForm {
   constructor(definition, version) {
     this.name = version === null ? null : definition.name;
@@ -41,6 +47,7 @@ class ServerForm {
 
   #build(d) {
     const isNew = this.name === null;
+    this.kept = Object.fromEntries(Object.entries(d).filter(([key]) => !FORM_FIELDS.includes(key)));
     const f = (this.fields = {});
 
     f.name = input({ value: d.name ?? '', readOnly: !isNew, class: 'mono', autocomplete: 'off', spellcheck: 'false' });
@@ -131,7 +138,7 @@ class ServerForm {
     };
 
     const transport = f.transport.value();
-    const definition = { name: text(f.name), description: text(f.description) || undefined, transport };
+    const definition = { ...this.kept, name: text(f.name), description: text(f.description) || undefined, transport };
     if (transport === 'stdio') {
       definition.command = text(f.command);
       definition.args = f.args.list();

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using McpServerless.Proxy.Downstream;
 using McpServerless.Proxy.Management;
+using McpServerless.VirtualServers;
 
 namespace McpServerless.Proxy.Telemetry;
 
@@ -12,8 +13,10 @@ internal sealed class GatewayGauges
 {
     private static readonly KeyValuePair<string, object?> AggregatedRoute = new(McpConventions.GatewayRoute, RelayRoutes.Aggregated);
     private static readonly KeyValuePair<string, object?> ServerRoute = new(McpConventions.GatewayRoute, RelayRoutes.Server);
+    private static readonly KeyValuePair<string, object?> VirtualRoute = new(McpConventions.GatewayRoute, RelayRoutes.Virtual);
 
-    public GatewayGauges(ProxyInstruments instruments, IUpstreamLookup upstreams, DownstreamSessions sessions)
+    /// <param name="virtualServers">Tells a virtual server's sessions from a server's: the two share one namespace.</param>
+    public GatewayGauges(ProxyInstruments instruments, IUpstreamLookup upstreams, DownstreamSessions sessions, VirtualServerCatalog virtualServers)
     {
         instruments.Meter.CreateObservableGauge("mcp_gateway.upstream.connected",
             () => upstreams.Connections.Select(c => new Measurement<int>(c.Session is null ? 0 : 1, new KeyValuePair<string, object?>(McpConventions.GatewayServer, c.Name))),
@@ -21,6 +24,8 @@ internal sealed class GatewayGauges
         instruments.Meter.CreateObservableUpDownCounter("mcp_gateway.sessions.active",
             () => sessions.CountByName().Select(p => p.Key == DownstreamSessions.Aggregate
                 ? new Measurement<int>(p.Value, AggregatedRoute)
+                : virtualServers.TryGet(p.Key, out _)
+                ? new Measurement<int>(p.Value, VirtualRoute, new KeyValuePair<string, object?>(McpConventions.GatewayVirtualServer, p.Key))
                 : new Measurement<int>(p.Value, ServerRoute, new KeyValuePair<string, object?>(McpConventions.GatewayServer, p.Key))),
             description: "Open downstream MCP sessions");
     }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using McpServerless.Metrics;
+using McpServerless.Proxy.Downstream;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace McpServerless.Proxy.Telemetry;
@@ -7,7 +8,7 @@ namespace McpServerless.Proxy.Telemetry;
 /// <summary>
 /// Counts every request by route pattern ("GET /admin/mcps/{name}") and by MCP server name for
 /// <c>GET /admin/metrics</c>, and tags ASP.NET Core's own <c>http.server.request.duration</c> of a server's endpoints
-/// with <c>mcp_gateway.server</c>.
+/// with <c>mcp_gateway.server</c> (a virtual server's with <c>mcp_gateway.virtual_server</c>).
 /// </summary>
 internal sealed class RequestMetricsMiddleware(RequestDelegate next, GatewayMetrics metrics)
 {
@@ -28,7 +29,11 @@ internal sealed class RequestMetricsMiddleware(RequestDelegate next, GatewayMetr
             var mcpName = route.Contains("/{name}", StringComparison.Ordinal) && !route.Contains("/admin/", StringComparison.Ordinal)
                 ? context.GetRouteValue("name") as string
                 : null;
-            if (mcpName is not null) context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(McpConventions.GatewayServer, mcpName));
+            if (mcpName is not null)
+            {
+                var tag = context.Features.Get<IMcpProxyFeature>()?.Virtual is null ? McpConventions.GatewayServer : McpConventions.GatewayVirtualServer;
+                context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(tag, mcpName));
+            }
             metrics.RecordRequest(route, mcpName, context.Response.StatusCode);
         }
     }

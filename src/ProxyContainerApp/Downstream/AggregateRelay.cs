@@ -14,7 +14,8 @@ namespace McpServerless.Proxy.Downstream;
 /// URIs: a read goes to the server that listed the URI, or else to each server in turn until one has it. Every
 /// relayed method is dispatched here by name; one this type does not know is "method not found", never a guess.
 /// </summary>
-internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy policy, CallerIdentity caller, ILogger logger) : RelayFilter(logger)
+internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy policy, StatelessBridge bridge, CallerIdentity caller, ILogger logger)
+    : RelayFilter(logger, bridge, caller)
 {
     private const string LoggingSetLevel = "logging/setLevel";
 
@@ -46,7 +47,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
     /// <summary>The connected servers this caller may use, by name.</summary>
     private Dictionary<string, UpstreamConnection> Usable() =>
         upstreams.Connections
-            .Where(c => c.Session is not null && policy.AuthorizeMcp(caller.Address, caller.Token, c.Model.AccessRule).IsAllowed)
+            .Where(c => c.Session is not null && policy.AuthorizeMcp(Identity.Address, Identity.Token, c.Model.AccessRule).IsAllowed)
             .ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     private JsonNode ListTools()
@@ -75,7 +76,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
             JsonNode? result;
             try
             {
-                result = (await connection.SendAsync(request.Method, request.Params?.DeepClone(), server, cancellationToken)).Result;
+                result = await ForwardAsync(connection, request.Method, request.Params?.DeepClone(), server, cancellationToken);
             }
             catch (Exception ex) when (ex is UpstreamException or McpProtocolException)
             {
@@ -105,21 +106,21 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
             throw new McpProtocolException($"Unknown name: '{exposed}'. Names on this endpoint are {{server}}{AggregateNaming.Separator}{{name}}.", McpErrorCode.InvalidParams);
 
         holder!["name"] = name;
-        return (await usable[target].SendAsync(request.Method, request.Params, server, cancellationToken)).Result;
+        return await ForwardAsync(usable[target], request.Method, request.Params, server, cancellationToken);
     }
 
     private async Task<JsonNode?> CallByUriAsync(JsonRpcRequest request, DownstreamCaller server, string? uri, CancellationToken cancellationToken)
     {
         var usable = Usable();
         if (uri is not null && _resourceOwners.TryGetValue(uri, out var ownerName) && usable.TryGetValue(ownerName, out var owner))
-            return (await owner.SendAsync(request.Method, request.Params, server, cancellationToken)).Result;
+            return await ForwardAsync(owner, request.Method, request.Params, server, cancellationToken);
 
         McpProtocolException? last = null;
         foreach (var connection in usable.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
         {
             try
             {
-                var result = (await connection.SendAsync(request.Method, request.Params?.DeepClone(), server, cancellationToken)).Result;
+                var result = await ForwardAsync(connection, request.Method, request.Params?.DeepClone(), server, cancellationToken);
                 if (uri is not null) _resourceOwners[uri] = connection.Name;
                 return result;
             }

@@ -36,4 +36,8 @@ internal sealed class McpProxyFeature(SessionRoute route, CallerIdentity caller)
 }
 
 /// <summary>Who opened a request: its address and bearer token, kept so every server's own rules can be applied per request.</summary>
-internal sealed record CallerIdentity(System.Net.IPAddress? Address, string Token);
+internal sealed record CallerIdentity(System.Net.IPAddress? Address, string Token)
+{
+    /// <summary>Whom a caller's bridged calls belong to: its token's hash when it presented one, else its address.</summary>
+    public string Key => McpServerless.Security.TokenSet.CallerKey(Token) is { } hash ? $"token:{hash}" : $"address:{Address}";
+}

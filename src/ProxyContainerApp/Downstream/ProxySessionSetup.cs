@@ -15,7 +15,7 @@ namespace McpServerless.Proxy.Downstream;
 /// front of the SDK's own handlers. On the aggregated endpoint it presents the gateway with tools, prompts and
 /// resources of every server the caller may use (<see cref="AggregateRelay"/>).
 /// </summary>
-internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, AccessPolicy policy, DownstreamSessions sessions, ILoggerFactory loggerFactory)
+internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, AccessPolicy policy, DownstreamSessions sessions, StatelessBridge bridge, ILoggerFactory loggerFactory)
 {
     private readonly ILogger _relayLogger = loggerFactory.CreateLogger<RelayFilter>();
 
@@ -35,7 +35,7 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, AccessPolicy 
             options.ServerInfo = upstream?.ServerInfo ?? GatewayInfo;
             options.Capabilities = upstream is null ? new ServerCapabilities() : Clone(upstream.Capabilities);
             options.ServerInstructions = upstream?.Instructions;
-            feature.Relay = new ServerRelay(connection.Name, upstreams, policy, _relayLogger);
+            feature.Relay = new ServerRelay(connection.Name, upstreams, policy, bridge, feature.Caller, _relayLogger);
             options.Filters.Message.IncomingFilters.Add(feature.Relay.Filter);
         }
         else
@@ -48,7 +48,7 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, AccessPolicy 
                 Resources = new ResourcesCapability { ListChanged = true, Subscribe = true },
             };
             options.ServerInstructions = $"Tools and prompts of every server behind this gateway, named {{server}}{AggregateNaming.Separator}{{name}}.";
-            options.Filters.Message.IncomingFilters.Add(new AggregateRelay(upstreams, policy, feature.Caller, _relayLogger).Filter);
+            options.Filters.Message.IncomingFilters.Add(new AggregateRelay(upstreams, policy, bridge, feature.Caller, _relayLogger).Filter);
         }
         return Task.CompletedTask;
     }

@@ -32,7 +32,8 @@ internal static class ResultShaper
     public static JsonNode? ForLatest(JsonNode? result, string method, CachePolicy caching)
     {
         if (result is not JsonObject shaped) return result;
-        shaped.TryAdd("resultType", "complete");
+        // An input-required result (bridged, or a 2026-07-28 upstream's) is not the answer yet: nothing to cache.
+        if (!shaped.TryAdd("resultType", "complete") && shaped["resultType"].AsString() == "input_required") return shaped;
         if (!IsCacheable(method)) return shaped;
 
         if (method == RequestMethods.ToolsList)

@@ -48,6 +48,31 @@ public sealed class AdminHttpFunctions(AdminApi api, MeteredAdminRequests reques
         [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = FunctionRoutes.Mcp)] HttpRequest request, string name) =>
         requests.RunAsync(FunctionRoutes.Mcp, request, r => api.DeleteAsync(r, name));
 
+    [Function(nameof(ListVirtualServers))]
+    public Task<IResult> ListVirtualServers(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.VirtualServers)] HttpRequest request) =>
+        requests.RunAsync(FunctionRoutes.VirtualServers, request, api.ListVirtualServersAsync);
+
+    [Function(nameof(RegisterVirtualServer))]
+    public Task<IResult> RegisterVirtualServer(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = FunctionRoutes.VirtualServers)] HttpRequest request) =>
+        requests.RunAsync(FunctionRoutes.VirtualServers, request, api.RegisterVirtualServerAsync);
+
+    [Function(nameof(GetVirtualServer))]
+    public Task<IResult> GetVirtualServer(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.VirtualServer)] HttpRequest request, string name) =>
+        requests.RunAsync(FunctionRoutes.VirtualServer, request, r => api.GetVirtualServerAsync(r, name));
+
+    [Function(nameof(UpdateVirtualServer))]
+    public Task<IResult> UpdateVirtualServer(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "put", Route = FunctionRoutes.VirtualServer)] HttpRequest request, string name) =>
+        requests.RunAsync(FunctionRoutes.VirtualServer, request, r => api.UpdateVirtualServerAsync(r, name));
+
+    [Function(nameof(DeleteVirtualServer))]
+    public Task<IResult> DeleteVirtualServer(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "delete", Route = FunctionRoutes.VirtualServer)] HttpRequest request, string name) =>
+        requests.RunAsync(FunctionRoutes.VirtualServer, request, r => api.DeleteVirtualServerAsync(r, name));
+
     [Function(nameof(ListTools))]
     public Task<IResult> ListTools(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = FunctionRoutes.Tools)] HttpRequest request) =>

@@ -1,3 +1,5 @@
+using McpServerless.Admin;
+
 namespace McpServerless.AdminFunctions;
 
 /// <summary>
@@ -16,20 +18,24 @@ public static class FunctionRoutes
     public const string Base = "gateway";
 
     /// <summary><c>/healthz</c> and its probes (<c>live</c>, <c>ready</c>), where the local host has them.</summary>
-    public const string Health = "healthz/{probe?}";
+    public const string Health = AdminRoutes.Health;
 
     /// <summary>The same checks under <see cref="Base"/>, for clients configured with the base address.</summary>
     public const string BaseHealth = Base + "/" + Health;
 
-    public const string Mcps = Base + "/admin/mcps";
+    public const string Mcps = Base + "/" + AdminRoutes.Mcps;
 
-    public const string Mcp = Base + "/admin/mcps/{name}";
+    public const string Mcp = Base + "/" + AdminRoutes.Mcp;
 
-    public const string Tools = Base + "/admin/tools";
+    public const string VirtualServers = Base + "/" + AdminRoutes.VirtualServers;
 
-    public const string Metrics = Base + "/admin/metrics";
+    public const string VirtualServer = Base + "/" + AdminRoutes.VirtualServer;
 
-    public const string Audit = Base + "/admin/audit";
+    public const string Tools = Base + "/" + AdminRoutes.Tools;
+
+    public const string Metrics = Base + "/" + AdminRoutes.Metrics;
+
+    public const string Audit = Base + "/" + AdminRoutes.Audit;
 
     /// <summary>The operator console and its files (<c>/gateway/ui/</c>), beside the admin API it calls.</summary>
     public const string WebUi = Base + "/ui/{*path}";

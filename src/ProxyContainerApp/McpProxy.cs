@@ -1,3 +1,4 @@
+using McpServerless.Admin;
 using McpServerless.Configuration;
 using McpServerless.Metrics;
 using McpServerless.Model;
@@ -24,6 +25,7 @@ public sealed class McpProxy : IMcpProxy
     private readonly WebApplication _app;
     private readonly McpRegistry _registry;
     private readonly IMcpRuntimeView _runtime;
+    private readonly AdminApi _api;
     private Uri? _baseAddress;
 
     private McpProxy(WebApplication app)
@@ -31,6 +33,7 @@ public sealed class McpProxy : IMcpProxy
         _app = app;
         _registry = app.Services.GetRequiredService<McpRegistry>();
         _runtime = app.Services.GetRequiredService<IMcpRuntimeView>();
+        _api = app.Services.GetRequiredService<AdminApi>();
     }
 
     /// <summary>The application's services, for hosts that need more than this interface.</summary>
@@ -74,13 +77,8 @@ public sealed class McpProxy : IMcpProxy
     public Task UnregisterMcpAsync(string name, CancellationToken cancellationToken = default) =>
         _registry.UnregisterAsync(name, expectedVersion: null, cancellationToken);
 
-    public async Task<IReadOnlyList<McpRuntimeStatus>> ListMcpsAsync(CancellationToken cancellationToken = default)
-    {
-        var statuses = await _runtime.ListStatusesAsync(cancellationToken);
-        var now = _app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
-        return [.. (await _registry.ListAsync(cancellationToken))
-            .Select(m => statuses.GetValueOrDefault(m.Definition.Name) ?? McpRuntimeStatus.NotConnected(m.Definition.Name, now))];
-    }
+    public async Task<IReadOnlyList<McpRuntimeStatus>> ListMcpsAsync(CancellationToken cancellationToken = default) =>
+        [.. (await _api.ListEntriesAsync(cancellationToken)).Select(entry => entry.Status)];
 
     public async Task<McpDefinition?> GetMcpAsync(string name, CancellationToken cancellationToken = default) =>
         (await _registry.GetAsync(name, cancellationToken))?.Definition;
@@ -91,12 +89,7 @@ public sealed class McpProxy : IMcpProxy
     public Task<HealthReport> HealthAsync(CancellationToken cancellationToken = default) =>
         _app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(cancellationToken);
 
-    public async Task<MetricsSnapshot> GetMetricsAsync(CancellationToken cancellationToken = default)
-    {
-        var registered = (await _registry.ListAsync(cancellationToken)).Count;
-        var connected = (await _runtime.ListStatusesAsync(cancellationToken)).Values.Count(s => s.State == ConnectionState.Connected);
-        return _app.Services.GetRequiredService<GatewayMetrics>().Snapshot(registered, connected);
-    }
+    public Task<MetricsSnapshot> GetMetricsAsync(CancellationToken cancellationToken = default) => _api.MetricsSnapshotAsync(cancellationToken);
 
     /// <summary>Stops the gateway if it runs (closing upstreams and their child processes), then releases it.</summary>
     public async ValueTask DisposeAsync()

@@ -5,6 +5,7 @@ using McpServerless.Hosting;
 using McpServerless.Proxy.Downstream;
 using McpServerless.Proxy.Telemetry;
 using McpServerless.Security;
+using McpServerless.VirtualServers;
 using McpServerless.WebUi;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -15,8 +16,8 @@ public static partial class GatewayHostExtensions
 {
     /// <summary>
     /// Adds the whole gateway to a web application: shared services, Kestrel bound to
-    /// <c>McpProxy:Host</c>/<c>McpProxy:Port</c>, the shutdown timeout, problem details and the
-    /// servers-file preload.
+    /// <c>McpProxy:Host</c>/<c>McpProxy:Port</c>, the shutdown timeout, problem details, the
+    /// servers-file preload and the catalog of virtual servers.
     /// </summary>
     public static WebApplicationBuilder AddMcpGateway(this WebApplicationBuilder builder)
     {
@@ -36,6 +37,9 @@ public static partial class GatewayHostExtensions
         services.AddOptions<HostOptions>()
             .Configure<IOptions<McpProxyOptions>>((host, gateway) => host.ShutdownTimeout = gateway.Value.ShutdownTimeout);
         services.AddHostedService<ServersFileLoader>();
+        // What the relay serves on /{virtual}/…, kept in line with the store.
+        services.AddSingleton<VirtualServerCatalog>();
+        services.AddHostedService(sp => sp.GetRequiredService<VirtualServerCatalog>());
         return builder;
     }
 
@@ -55,17 +59,12 @@ public static partial class GatewayHostExtensions
         app.UseMiddleware<RequestMetricsMiddleware>();
         app.UseRateLimiter();
 
-        app.MapGet("/healthz/{probe?}", (HttpRequest r, string? probe, AdminApi api) => api.HealthAsync(r, probe));
-
-        var admin = app.MapGroup(AdminApi.RoutePrefix).RequireRateLimiting(AdminRateLimiting.PolicyName);
-        admin.MapGet("/mcps", (HttpRequest r, AdminApi api) => api.ListAsync(r));
-        admin.MapPost("/mcps", (HttpRequest r, AdminApi api) => api.RegisterAsync(r));
-        admin.MapGet("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.GetAsync(r, name));
-        admin.MapPut("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.UpdateAsync(r, name));
-        admin.MapDelete("/mcps/{name}", (HttpRequest r, string name, AdminApi api) => api.DeleteAsync(r, name));
-        admin.MapGet("/tools", (HttpRequest r, AdminApi api) => api.ListToolsAsync(r));
-        admin.MapGet("/metrics", (HttpRequest r, AdminApi api) => api.MetricsAsync(r));
-        admin.MapGet("/audit", (HttpRequest r, AdminApi api) => api.AuditAsync(r));
+        foreach (var route in AdminRoutes.All)
+        {
+            var endpoint = app.MapMethods("/" + route.Template, [route.Method],
+                (HttpContext context, AdminApi api) => route.Handle(api, context.Request, route.Parameter is { } parameter ? context.GetRouteValue(parameter) as string : null));
+            if (route.IsAdmin) endpoint.RequireRateLimiting(AdminRateLimiting.PolicyName);
+        }
 
         app.MapWebUi(WebUiSettings.Gateway);
         app.MapGatewayTelemetry();

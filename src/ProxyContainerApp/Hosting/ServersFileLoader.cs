@@ -6,8 +6,8 @@ using Microsoft.Extensions.Options;
 namespace McpServerless.Proxy.Hosting;
 
 /// <summary>
-/// Registers the servers of <c>McpProxy:ServersFile</c> at start. A name that is already registered
-/// (a shared store that outlived this process) is left as stored. A file that cannot be read or holds an
+/// Registers the servers of <c>McpProxy:ServersFile</c> at start, then its virtual servers. A name that is already
+/// registered (a shared store that outlived this process) is left as stored. A file that cannot be read or holds an
 /// invalid entry stops the start-up with a message saying which.
 /// </summary>
 internal sealed partial class ServersFileLoader(McpRegistry registry, IOptions<McpProxyOptions> options, ILogger<ServersFileLoader> logger) : IHostedService
@@ -16,31 +16,36 @@ internal sealed partial class ServersFileLoader(McpRegistry registry, IOptions<M
     {
         if (options.Value.ServersFile is not { Length: > 0 } path) return;
 
-        var definitions = McpServersFile.Parse(await File.ReadAllTextAsync(path, cancellationToken));
-        foreach (var definition in definitions)
+        var file = McpServersFile.Parse(await File.ReadAllTextAsync(path, cancellationToken));
+        foreach (var definition in file.Servers)
+            await RegisterAsync(path, "server", definition.Name, ct => registry.RegisterAsync(definition, ct), cancellationToken);
+        foreach (var definition in file.VirtualServers)
+            await RegisterAsync(path, "virtual server", definition.Name, ct => registry.RegisterVirtualServerAsync(definition, ct), cancellationToken);
+        LogLoaded(logger, file.Servers.Count, file.VirtualServers.Count, path);
+    }
+
+    private async Task RegisterAsync(string path, string kind, string name, Func<CancellationToken, Task> register, CancellationToken cancellationToken)
+    {
+        try
         {
-            try
-            {
-                await registry.RegisterAsync(definition, cancellationToken);
-            }
-            catch (McpAlreadyExistsException)
-            {
-                LogAlreadyRegistered(logger, definition.Name);
-            }
-            catch (McpValidationException ex)
-            {
-                var problems = string.Join("; ", ex.Errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"));
-                throw new InvalidOperationException($"Servers file '{path}', server '{definition.Name}': {problems}", ex);
-            }
+            await register(cancellationToken);
         }
-        LogLoaded(logger, definitions.Count, path);
+        catch (McpAlreadyExistsException ex)
+        {
+            LogAlreadyRegistered(logger, name, ex.Message);
+        }
+        catch (McpValidationException ex)
+        {
+            var problems = string.Join("; ", ex.Errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}"));
+            throw new InvalidOperationException($"Servers file '{path}', {kind} '{name}': {problems}", ex);
+        }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Preloaded {Count} MCP servers from {Path}")]
-    private static partial void LogLoaded(ILogger logger, int count, string path);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Preloaded {Count} MCP servers and {VirtualCount} virtual servers from {Path}")]
+    private static partial void LogLoaded(ILogger logger, int count, int virtualCount, string path);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "MCP server {McpName} from the servers file is already registered; keeping the stored definition")]
-    private static partial void LogAlreadyRegistered(ILogger logger, string mcpName);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{McpName} from the servers file is already registered; keeping what is stored ({Detail})")]
+    private static partial void LogAlreadyRegistered(ILogger logger, string mcpName, string detail);
 }

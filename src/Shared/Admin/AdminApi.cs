@@ -29,15 +29,27 @@ public sealed class AdminApi(
     AuditLog audit,
     IAuditStore auditStore)
 {
-    public const string RoutePrefix = "/admin";
-
     public Task<IResult> ListAsync(HttpRequest request) => Guarded(request, async ct =>
     {
-        var stored = await registry.ListAsync(ct);
-        var statuses = await runtime.ListStatusesAsync(ct);
-        var entries = stored.Select(m => ToEntry(m, statuses)).ToList();
+        var entries = await ListEntriesAsync(ct);
         return TypedResults.Json(new McpList(entries, entries.Count), GatewayJson.Default.McpList);
     });
+
+    /// <summary>Every registered server with its secrets redacted, its version and its status: what <c>GET /admin/mcps</c> lists, for embedders too.</summary>
+    public async Task<IReadOnlyList<McpEntry>> ListEntriesAsync(CancellationToken cancellationToken)
+    {
+        var stored = await registry.ListAsync(cancellationToken);
+        var statuses = await runtime.ListStatusesAsync(cancellationToken);
+        return [.. stored.Select(m => ToEntry(m, statuses))];
+    }
+
+    /// <summary>What <c>GET /admin/metrics</c> answers, for embedders too.</summary>
+    public async Task<MetricsSnapshot> MetricsSnapshotAsync(CancellationToken cancellationToken)
+    {
+        var registered = (await registry.ListAsync(cancellationToken)).Count;
+        var connected = (await runtime.ListStatusesAsync(cancellationToken)).Values.Count(s => s.State == ConnectionState.Connected);
+        return metrics.Snapshot(registered, connected);
+    }
 
     public Task<IResult> GetAsync(HttpRequest request, string name) => Guarded(request, async ct =>
     {
@@ -71,6 +83,45 @@ public sealed class AdminApi(
         return Results.NoContent();
     });
 
+    /// <summary><c>GET /admin/virtual-servers</c>: every virtual server, resolved against the servers' tools as they are now.</summary>
+    public Task<IResult> ListVirtualServersAsync(HttpRequest request) => Guarded(request, async ct =>
+    {
+        var stored = await registry.ListVirtualServersAsync(ct);
+        var resolution = await ResolutionAsync(ct);
+        var entries = stored.Select(resolution.Resolve).ToList();
+        return TypedResults.Json(new VirtualServerList(entries, entries.Count), GatewayJson.Default.VirtualServerList);
+    });
+
+    public Task<IResult> GetVirtualServerAsync(HttpRequest request, string name) => Guarded(request, async ct =>
+    {
+        var stored = await registry.GetVirtualServerAsync(name, ct) ?? throw new McpNotFoundException(name, RegistryEntryType.VirtualServer);
+        return await VirtualEntryAsync(request, stored, StatusCodes.Status200OK, ct);
+    });
+
+    public Task<IResult> RegisterVirtualServerAsync(HttpRequest request) => Audited(request, AuditMethods.CreateVirtualServer, null, async (change, ct) =>
+    {
+        (var definition, var error, change.RequestBytes) = await ReadVirtualDefinitionAsync(request, ct);
+        if (error is not null) return error;
+        change.Server = definition!.Name;
+        var stored = await registry.RegisterVirtualServerAsync(definition, ct);
+        request.HttpContext.Response.Headers.Location = $"{request.PathBase}{request.Path.Value?.TrimEnd('/')}/{Uri.EscapeDataString(stored.Definition.Name)}";
+        return await VirtualEntryAsync(request, stored, StatusCodes.Status201Created, ct);
+    });
+
+    public Task<IResult> UpdateVirtualServerAsync(HttpRequest request, string name) => Audited(request, AuditMethods.UpdateVirtualServer, name, async (change, ct) =>
+    {
+        (var definition, var error, change.RequestBytes) = await ReadVirtualDefinitionAsync(request, ct);
+        if (error is not null) return error;
+        var stored = await registry.UpdateVirtualServerAsync(name, definition!, IfMatch(request), ct);
+        return await VirtualEntryAsync(request, stored, StatusCodes.Status200OK, ct);
+    });
+
+    public Task<IResult> DeleteVirtualServerAsync(HttpRequest request, string name) => Audited(request, AuditMethods.DeleteVirtualServer, name, async (_, ct) =>
+    {
+        await registry.UnregisterVirtualServerAsync(name, IfMatch(request), ct);
+        return Results.NoContent();
+    });
+
     /// <summary><c>GET /admin/audit</c>: entries of every replica, newest first, filtered and paged (<see cref="AuditQueryString"/>).</summary>
     public Task<IResult> AuditAsync(HttpRequest request) => Guarded(request, async ct =>
     {
@@ -91,18 +142,26 @@ public sealed class AdminApi(
         return Results.ValidationProblem(errors, title: "The audit query is invalid.", detail: $"Check {string.Join(", ", errors.Keys)}.");
     });
 
+    /// <summary><c>GET /admin/tools</c>: every server's tools; with <c>?virtual=name</c>, what that virtual server exposes.</summary>
     public Task<IResult> ListToolsAsync(HttpRequest request) => Guarded(request, async ct =>
     {
-        var tools = await runtime.ListToolsAsync(ct);
+        IReadOnlyList<ToolInfo> tools;
+        if (request.Query.TryGetValue("virtual", out var virtualName))
+        {
+            if (virtualName is not [{ Length: > 0 } name])
+                return Results.ValidationProblem(new Dictionary<string, string[]> { ["virtual"] = ["Name one virtual server: ?virtual=name."] }, title: "The tools query is invalid.");
+            var stored = await registry.GetVirtualServerAsync(name, ct) ?? throw new McpNotFoundException(name, RegistryEntryType.VirtualServer);
+            tools = (await ResolutionAsync(ct)).Resolve(stored).Tools;
+        }
+        else
+        {
+            tools = await runtime.ListToolsAsync(ct);
+        }
         return TypedResults.Json(new ToolList(tools, tools.Count), GatewayJson.Default.ToolList);
     });
 
     public Task<IResult> MetricsAsync(HttpRequest request) => Guarded(request, async ct =>
-    {
-        var registered = (await registry.ListAsync(ct)).Count;
-        var connected = (await runtime.ListStatusesAsync(ct)).Values.Count(s => s.State == ConnectionState.Connected);
-        return TypedResults.Json(metrics.Snapshot(registered, connected), GatewayJson.Default.MetricsSnapshot);
-    });
+        TypedResults.Json(await MetricsSnapshotAsync(ct), GatewayJson.Default.MetricsSnapshot));
 
     /// <summary>
     /// <c>GET /healthz</c>, <c>/healthz/live</c>, <c>/healthz/ready</c> (see <see cref="HealthProbes"/>): no
@@ -139,7 +198,7 @@ public sealed class AdminApi(
         }
         catch (McpValidationException ex)
         {
-            return Results.ValidationProblem(ex.Errors, title: "The MCP definition is invalid.");
+            return Results.ValidationProblem(ex.Errors, title: ex.Message);
         }
         catch (McpNotFoundException ex)
         {
@@ -184,7 +243,7 @@ public sealed class AdminApi(
         return result;
     }
 
-    /// <summary>What a change learns while it runs: the server (a registration names it in the body) and the body's size.</summary>
+    /// <summary>What a change learns while it runs: the (virtual) server (a registration names it in the body) and the body's size.</summary>
     private sealed class AdminChange
     {
         public string? Server { get; set; }
@@ -194,6 +253,23 @@ public sealed class AdminApi(
 
     private Task<(McpDefinition? Value, IResult? Error, long Bytes)> ReadDefinitionAsync(HttpRequest request, CancellationToken cancellationToken) =>
         JsonBody.ReadAsync(request, GatewayJson.Default.McpDefinition, options.Value.MaxAdminBodyBytes, cancellationToken);
+
+    private Task<(VirtualServerDefinition? Value, IResult? Error, long Bytes)> ReadVirtualDefinitionAsync(HttpRequest request, CancellationToken cancellationToken) =>
+        JsonBody.ReadAsync(request, GatewayJson.Default.VirtualServerDefinition, options.Value.MaxAdminBodyBytes, cancellationToken);
+
+    /// <summary>The registered servers and their tools now, to resolve virtual servers against.</summary>
+    private async Task<VirtualServerResolution> ResolutionAsync(CancellationToken cancellationToken)
+    {
+        var registered = (await registry.ListAsync(cancellationToken)).Select(m => m.Definition.Name).ToHashSet(StringComparer.Ordinal);
+        return new VirtualServerResolution(registered, await runtime.ListToolsAsync(cancellationToken));
+    }
+
+    private async Task<IResult> VirtualEntryAsync(HttpRequest request, StoredVirtualServer stored, int statusCode, CancellationToken cancellationToken)
+    {
+        var entry = (await ResolutionAsync(cancellationToken)).Resolve(stored);
+        request.HttpContext.Response.Headers.ETag = new EntityTagHeaderValue($"\"{stored.Version}\"").ToString();
+        return TypedResults.Json(entry, GatewayJson.Default.VirtualServerEntry, statusCode: statusCode);
+    }
 
     private IResult Entry(HttpRequest request, StoredMcp stored, IReadOnlyDictionary<string, McpRuntimeStatus> statuses, int statusCode)
     {

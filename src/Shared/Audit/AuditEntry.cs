@@ -25,7 +25,7 @@ public readonly record struct AuditEntry
     /// <summary>Where the call came in: <see cref="AuditRoutes"/>.</summary>
     public required string Route { get; init; }
 
-    /// <summary>The upstream server (or, for an admin change, the server changed); null when none was resolved.</summary>
+    /// <summary>The upstream server (or, for an admin change, the server or virtual server changed); null when none was resolved.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public string? Server { get; init; }
 
@@ -105,6 +105,9 @@ public static class AuditMethods
     public const string CreateServer = "mcps/create";
     public const string UpdateServer = "mcps/update";
     public const string DeleteServer = "mcps/delete";
+    public const string CreateVirtualServer = "virtual-servers/create";
+    public const string UpdateVirtualServer = "virtual-servers/update";
+    public const string DeleteVirtualServer = "virtual-servers/delete";
 
     /// <summary>True for the relayed methods that are audited.</summary>
     public static bool IsAudited(string method) => method is ToolsCall or PromptsGet or ResourcesRead;

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using McpServerless.Model;
 
 namespace McpServerless.ChangeFeed;
 
@@ -17,8 +18,14 @@ public enum RegistryChangeKind
 /// <summary>
 /// A notice that one registry entry changed. It carries no definition (and so no secrets):
 /// receivers read the store, which makes a lost, repeated or reordered notice harmless.
+/// <see cref="Type"/> says which kind of entry to read again; it is written only for a virtual server, so a server's
+/// notice is <c>{"name","kind","version"}</c> as it always was, and a notice without it is about a server.
 /// </summary>
-public sealed record RegistryChange(string Name, RegistryChangeKind Kind, string? Version)
+public sealed record RegistryChange(
+    string Name,
+    RegistryChangeKind Kind,
+    string? Version,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] RegistryEntryType Type = RegistryEntryType.Server)
 {
     /// <summary>
     /// Raised by a feed itself, never published: it may have missed notices (it could not receive for a while,

@@ -33,7 +33,7 @@ public sealed class McpProxyClient(HttpClient http, string? adminToken = null)
     public async Task<McpEntry> UpdateAsync(string name, McpDefinition definition, string? expectedVersion = null, CancellationToken cancellationToken = default)
     {
         using var request = Request(HttpMethod.Put, McpPath(name), JsonContent.Create(definition, GatewayJson.Default.McpDefinition));
-        if (expectedVersion is not null) request.Headers.IfMatch.Add(new EntityTagHeaderValue($"\"{expectedVersion}\""));
+        IfMatch(request, expectedVersion);
         using var response = await http.SendAsync(request, cancellationToken);
         return await ReadAsync(response, GatewayJson.Default.McpEntry, cancellationToken);
     }
@@ -58,10 +58,54 @@ public sealed class McpProxyClient(HttpClient http, string? adminToken = null)
         return await ReadAsync(response, GatewayJson.Default.McpEntry, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<ToolInfo>> ListToolsAsync(CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ToolInfo>> ListToolsAsync(CancellationToken cancellationToken = default) =>
+        ListToolsAsync(virtualServer: null, cancellationToken);
+
+    /// <param name="virtualServer">When set, only what that virtual server exposes, under its exposed names.</param>
+    public async Task<IReadOnlyList<ToolInfo>> ListToolsAsync(string? virtualServer, CancellationToken cancellationToken = default)
     {
-        using var response = await SendAsync(HttpMethod.Get, "admin/tools", null, cancellationToken);
+        var path = virtualServer is null ? "admin/tools" : $"admin/tools?virtual={Uri.EscapeDataString(virtualServer)}";
+        using var response = await SendAsync(HttpMethod.Get, path, null, cancellationToken);
         return (await ReadAsync(response, GatewayJson.Default.ToolList, cancellationToken)).Tools;
+    }
+
+    /// <returns>The stored entry, resolved against the servers' tools now (its warnings say what may be amiss).</returns>
+    public async Task<VirtualServerEntry> RegisterVirtualServerAsync(VirtualServerDefinition definition, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Post, "admin/virtual-servers", JsonContent.Create(definition, GatewayJson.Default.VirtualServerDefinition), cancellationToken);
+        return await ReadAsync(response, GatewayJson.Default.VirtualServerEntry, cancellationToken);
+    }
+
+    /// <param name="expectedVersion">When set, the update fails with 409 if the virtual server changed since that version.</param>
+    public async Task<VirtualServerEntry> UpdateVirtualServerAsync(string name, VirtualServerDefinition definition, string? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        using var request = Request(HttpMethod.Put, VirtualServerPath(name), JsonContent.Create(definition, GatewayJson.Default.VirtualServerDefinition));
+        IfMatch(request, expectedVersion);
+        using var response = await http.SendAsync(request, cancellationToken);
+        return await ReadAsync(response, GatewayJson.Default.VirtualServerEntry, cancellationToken);
+    }
+
+    /// <param name="expectedVersion">When set, the delete fails with 409 if the virtual server changed since that version.</param>
+    public async Task UnregisterVirtualServerAsync(string name, string? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        using var request = Request(HttpMethod.Delete, VirtualServerPath(name), null);
+        IfMatch(request, expectedVersion);
+        using var response = await http.SendAsync(request, cancellationToken);
+        await EnsureSuccessAsync(response, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<VirtualServerEntry>> ListVirtualServersAsync(CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, "admin/virtual-servers", null, cancellationToken);
+        return (await ReadAsync(response, GatewayJson.Default.VirtualServerList, cancellationToken)).VirtualServers;
+    }
+
+    /// <returns>The entry, or null when no virtual server has that name.</returns>
+    public async Task<VirtualServerEntry?> GetVirtualServerAsync(string name, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(HttpMethod.Get, VirtualServerPath(name), null, cancellationToken);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        return await ReadAsync(response, GatewayJson.Default.VirtualServerEntry, cancellationToken);
     }
 
     public async Task<MetricsSnapshot> GetMetricsAsync(CancellationToken cancellationToken = default)
@@ -96,6 +140,13 @@ public sealed class McpProxyClient(HttpClient http, string? adminToken = null)
     }
 
     private static string McpPath(string name) => $"admin/mcps/{Uri.EscapeDataString(name)}";
+
+    private static string VirtualServerPath(string name) => $"admin/virtual-servers/{Uri.EscapeDataString(name)}";
+
+    private static void IfMatch(HttpRequestMessage request, string? version)
+    {
+        if (version is not null) request.Headers.IfMatch.Add(new EntityTagHeaderValue($"\"{version}\""));
+    }
 
     private HttpRequestMessage Request(HttpMethod method, string path, HttpContent? content, bool authenticate = true)
     {

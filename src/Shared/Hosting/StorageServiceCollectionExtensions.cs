@@ -16,7 +16,7 @@ public static class StorageServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the store chosen by <c>McpProxy:Storage:Provider</c> (as <see cref="IMcpStore"/> and, the same
-    /// instance, <see cref="IMcpReportStore"/>; and the <see cref="IAuditStore"/> of the same backend) and the feed chosen by <c>McpProxy:ChangeFeed:Provider</c>, with their
+    /// instance, <see cref="IVirtualServerStore"/> and <see cref="IMcpReportStore"/>; and the <see cref="IAuditStore"/> of the same backend) and the feed chosen by <c>McpProxy:ChangeFeed:Provider</c>, with their
     /// settings validated at start. Registrations made earlier win, so a host may supply its own store;
     /// for the InMemory and InProcess providers the defaults of <see cref="GatewayServiceCollectionExtensions.AddMcpGatewayCore"/> apply.
     /// </summary>
@@ -45,6 +45,9 @@ public static class StorageServiceCollectionExtensions
         }
         services.TryAddSingleton<IMcpReportStore>(sp => sp.GetRequiredService<IMcpStore>() as IMcpReportStore
             ?? throw new InvalidOperationException($"The registered {nameof(IMcpStore)} does not keep instance reports."));
+        // The same object, because servers and virtual servers share one namespace that only one store can keep.
+        services.TryAddSingleton<IVirtualServerStore>(sp => sp.GetRequiredService<IMcpStore>() as IVirtualServerStore
+            ?? throw new InvalidOperationException($"The registered {nameof(IMcpStore)} does not keep virtual servers."));
 
         switch (configuration.GetSection(ChangeFeedOptions.SectionName).GetValue<ChangeFeedProvider>(nameof(ChangeFeedOptions.Provider)))
         {
@@ -62,7 +65,7 @@ public static class StorageServiceCollectionExtensions
     }
 
     private static void AddStore<TStore>(IServiceCollection services, Func<IServiceProvider, TStore> create)
-        where TStore : class, IMcpStore, IMcpReportStore
+        where TStore : class, IMcpStore, IVirtualServerStore, IMcpReportStore
     {
         services.TryAddSingleton(create);
         services.TryAddSingleton<IMcpStore>(sp => sp.GetRequiredService<TStore>());

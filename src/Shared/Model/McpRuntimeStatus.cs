@@ -53,4 +53,7 @@ public sealed record ToolInfo
 
     [JsonPropertyName("mcpName")]
     public required string McpName { get; init; }
+
+    /// <summary>The server's own name for the tool, when a virtual server lists it (maybe renamed); null elsewhere.</summary>
+    public string? UpstreamName { get; init; }
 }

@@ -7,10 +7,11 @@ using Microsoft.Extensions.Logging;
 namespace McpServerless.Registry;
 
 /// <summary>
-/// Registry writes as every host performs them: validate, store, then tell the other instances.
-/// A failed notice is only logged: proxies also reconcile against the store on an interval.
+/// Registry writes as every host performs them, for servers and virtual servers (one namespace, kept by one store):
+/// validate, store, then tell the other instances. A failed notice is only logged: proxies also reconcile against
+/// the store on an interval.
 /// </summary>
-public sealed partial class McpRegistry(IMcpStore store, IRegistryChangeFeed feed, ILogger<McpRegistry> logger)
+public sealed partial class McpRegistry(IMcpStore store, IVirtualServerStore virtualServers, IRegistryChangeFeed feed, ILogger<McpRegistry> logger)
 {
     public IMcpStore Store => store;
 
@@ -24,7 +25,7 @@ public sealed partial class McpRegistry(IMcpStore store, IRegistryChangeFeed fee
     /// <exception cref="McpAlreadyExistsException"/>
     public async Task<StoredMcp> RegisterAsync(McpDefinition definition, CancellationToken cancellationToken = default)
     {
-        ThrowIfInvalid(definition);
+        ThrowIfInvalid(McpDefinitionValidator.Validate(definition), McpValidationException.InvalidServer);
         var stored = await store.AddAsync(definition, cancellationToken);
         LogRegistered(logger, definition.Name, definition.Transport);
         await PublishAsync(new(definition.Name, RegistryChangeKind.Upserted, stored.Version), cancellationToken);
@@ -41,15 +42,13 @@ public sealed partial class McpRegistry(IMcpStore store, IRegistryChangeFeed fee
     /// <exception cref="McpVersionConflictException"/>
     public async Task<StoredMcp> UpdateAsync(string name, McpDefinition definition, string? expectedVersion = null, CancellationToken cancellationToken = default)
     {
-        if (!string.IsNullOrEmpty(definition.Name) && definition.Name != name)
-            throw new McpValidationException(new Dictionary<string, string[]> { ["name"] = [$"The body names '{definition.Name}' but the URL names '{name}'; a server cannot be renamed."] });
-
+        ThrowIfRenamed(name, definition.Name, McpValidationException.InvalidServer, "a server");
         var current = await store.GetAsync(name, cancellationToken) ?? throw new McpNotFoundException(name);
         if (expectedVersion is not null && expectedVersion != current.Version)
             throw new McpVersionConflictException(name);
 
         definition = (definition with { Name = name }).RestoreMasked(current.Definition);
-        ThrowIfInvalid(definition);
+        ThrowIfInvalid(McpDefinitionValidator.Validate(definition), McpValidationException.InvalidServer);
         var stored = await store.UpdateAsync(definition, current.Version, cancellationToken);
         LogUpdated(logger, name);
         await PublishAsync(new(name, RegistryChangeKind.Upserted, stored.Version), cancellationToken);
@@ -66,10 +65,60 @@ public sealed partial class McpRegistry(IMcpStore store, IRegistryChangeFeed fee
         if (store is IMcpReportStore reports) await reports.RemoveReportsAsync(name, cancellationToken);
     }
 
-    private static void ThrowIfInvalid(McpDefinition definition)
+    public ValueTask<StoredVirtualServer?> GetVirtualServerAsync(string name, CancellationToken cancellationToken = default) =>
+        virtualServers.GetVirtualServerAsync(name, cancellationToken);
+
+    public ValueTask<IReadOnlyList<StoredVirtualServer>> ListVirtualServersAsync(CancellationToken cancellationToken = default) =>
+        virtualServers.ListVirtualServersAsync(cancellationToken);
+
+    /// <exception cref="McpValidationException"/>
+    /// <exception cref="McpAlreadyExistsException">A server or a virtual server has the name.</exception>
+    public async Task<StoredVirtualServer> RegisterVirtualServerAsync(VirtualServerDefinition definition, CancellationToken cancellationToken = default)
     {
-        var errors = McpDefinitionValidator.Validate(definition);
-        if (errors.Count > 0) throw new McpValidationException(errors);
+        ThrowIfInvalid(VirtualServerValidator.Validate(definition), McpValidationException.InvalidVirtualServer);
+        var stored = await virtualServers.AddVirtualServerAsync(definition, cancellationToken);
+        LogVirtualRegistered(logger, definition.Name);
+        await PublishAsync(new(definition.Name, RegistryChangeKind.Upserted, stored.Version, RegistryEntryType.VirtualServer), cancellationToken);
+        return stored;
+    }
+
+    /// <summary>Replaces a virtual server, as <see cref="UpdateAsync"/> does a server (masked tokens keep their stored values).</summary>
+    /// <exception cref="McpValidationException"/>
+    /// <exception cref="McpNotFoundException"/>
+    /// <exception cref="McpVersionConflictException"/>
+    public async Task<StoredVirtualServer> UpdateVirtualServerAsync(string name, VirtualServerDefinition definition, string? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfRenamed(name, definition.Name, McpValidationException.InvalidVirtualServer, "a virtual server");
+        var current = await virtualServers.GetVirtualServerAsync(name, cancellationToken) ?? throw new McpNotFoundException(name, RegistryEntryType.VirtualServer);
+        if (expectedVersion is not null && expectedVersion != current.Version)
+            throw new McpVersionConflictException(name, RegistryEntryType.VirtualServer);
+
+        definition = (definition with { Name = name }).RestoreMasked(current.Definition);
+        ThrowIfInvalid(VirtualServerValidator.Validate(definition), McpValidationException.InvalidVirtualServer);
+        var stored = await virtualServers.UpdateVirtualServerAsync(definition, current.Version, cancellationToken);
+        LogVirtualUpdated(logger, name);
+        await PublishAsync(new(name, RegistryChangeKind.Upserted, stored.Version, RegistryEntryType.VirtualServer), cancellationToken);
+        return stored;
+    }
+
+    /// <exception cref="McpNotFoundException"/>
+    /// <exception cref="McpVersionConflictException"/>
+    public async Task UnregisterVirtualServerAsync(string name, string? expectedVersion = null, CancellationToken cancellationToken = default)
+    {
+        await virtualServers.DeleteVirtualServerAsync(name, expectedVersion, cancellationToken);
+        LogVirtualUnregistered(logger, name);
+        await PublishAsync(new(name, RegistryChangeKind.Deleted, null, RegistryEntryType.VirtualServer), cancellationToken);
+    }
+
+    private static void ThrowIfRenamed(string name, string bodyName, string title, string what)
+    {
+        if (!string.IsNullOrEmpty(bodyName) && bodyName != name)
+            throw new McpValidationException(new Dictionary<string, string[]> { ["name"] = [$"The body names '{bodyName}' but the URL names '{name}'; {what} cannot be renamed."] }, title);
+    }
+
+    private static void ThrowIfInvalid(Dictionary<string, string[]> errors, string title)
+    {
+        if (errors.Count > 0) throw new McpValidationException(errors, title);
     }
 
     private async ValueTask PublishAsync(RegistryChange change, CancellationToken cancellationToken)
@@ -92,6 +141,15 @@ public sealed partial class McpRegistry(IMcpStore store, IRegistryChangeFeed fee
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unregistered MCP server {McpName}")]
     private static partial void LogUnregistered(ILogger logger, string mcpName);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Registered virtual server {VirtualServer}")]
+    private static partial void LogVirtualRegistered(ILogger logger, string virtualServer);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Updated virtual server {VirtualServer}")]
+    private static partial void LogVirtualUpdated(ILogger logger, string virtualServer);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Unregistered virtual server {VirtualServer}")]
+    private static partial void LogVirtualUnregistered(ILogger logger, string virtualServer);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not publish the change of {McpName}; other instances pick it up at their next reconcile")]
     private static partial void LogPublishFailed(ILogger logger, Exception exception, string mcpName);

@@ -6,16 +6,21 @@ using McpServerless.Serialization;
 namespace McpServerless.Registry;
 
 /// <summary>
-/// Reads the <c>{"mcpServers": {"name": {...}}}</c> file that MCP clients (Claude Desktop, Cursor, VS Code)
+/// The <c>{"mcpServers": {"name": {...}}}</c> file that MCP clients (Claude Desktop, Cursor, VS Code)
 /// use. An entry with <c>command</c> is stdio; one with <c>url</c> is streamable-http unless its
 /// <c>type</c>/<c>transport</c> says "sse" (or its URL ends in <c>/sse</c>). Any field of
 /// <see cref="McpDefinition"/> may also appear. Preloaded servers reconnect and are health-checked
 /// unless the entry says otherwise, since nobody is watching them at start.
+/// <para>
+/// Beside it, the gateway's own <c>"virtualServers": {"name": {...}}</c> holds virtual servers in their admin API
+/// shape (<see cref="VirtualServerDefinition"/>, the key giving the name). Either object may be left out; a name may
+/// not appear in both, since servers and virtual servers share one namespace.
+/// </para>
 /// </summary>
-public static class McpServersFile
+public sealed record McpServersFile(IReadOnlyList<McpDefinition> Servers, IReadOnlyList<VirtualServerDefinition> VirtualServers)
 {
     /// <exception cref="FormatException">The file is not in that format; the message says where.</exception>
-    public static IReadOnlyList<McpDefinition> Parse(string json)
+    public static McpServersFile Parse(string json)
     {
         JsonNode? root;
         try
@@ -26,16 +31,40 @@ public static class McpServersFile
         {
             throw new FormatException($"The servers file is not valid JSON: {ex.Message}", ex);
         }
-        if (root?["mcpServers"] is not JsonObject servers)
-            throw new FormatException("The servers file must be an object with an \"mcpServers\" object.");
+        var servers = Section(root, "mcpServers");
+        var virtualServers = Section(root, "virtualServers");
+        if (servers is null && virtualServers is null)
+            throw new FormatException("The servers file must be an object with an \"mcpServers\" or a \"virtualServers\" object.");
 
-        var definitions = new List<McpDefinition>();
-        foreach (var (name, node) in servers)
+        var definitions = Entries(servers, "mcpServers").Select(e => ParseEntry(e.Name, e.Entry)).ToList();
+        var virtualDefinitions = Entries(virtualServers, "virtualServers").Select(e => ParseVirtualEntry(e.Name, e.Entry)).ToList();
+        if (definitions.Select(d => d.Name).Intersect(virtualDefinitions.Select(d => d.Name), StringComparer.Ordinal).FirstOrDefault() is { } both)
+            throw new FormatException($"'{both}' is in both mcpServers and virtualServers; servers and virtual servers share one namespace.");
+        return new McpServersFile(definitions, virtualDefinitions);
+    }
+
+    private static JsonObject? Section(JsonNode? root, string key) => root switch
+    {
+        JsonObject file when file[key] is JsonObject section => section,
+        JsonObject file when file.ContainsKey(key) => throw new FormatException($"\"{key}\" must be an object."),
+        _ => null,
+    };
+
+    private static IEnumerable<(string Name, JsonObject Entry)> Entries(JsonObject? section, string key) =>
+        (section ?? []).Select(p => p.Value is JsonObject entry
+            ? (p.Key, (JsonObject)entry.DeepClone())
+            : throw new FormatException($"{key}.{p.Key} must be an object."));
+
+    private static VirtualServerDefinition ParseVirtualEntry(string name, JsonObject entry)
+    {
+        try
         {
-            if (node is not JsonObject entry) throw new FormatException($"mcpServers.{name} must be an object.");
-            definitions.Add(ParseEntry(name, (JsonObject)entry.DeepClone()));
+            return entry.Deserialize(GatewayJson.Default.VirtualServerDefinition)! with { Name = name };
         }
-        return definitions;
+        catch (JsonException ex)
+        {
+            throw new FormatException($"virtualServers.{name}: {ex.Message}", ex);
+        }
     }
 
     private static McpDefinition ParseEntry(string name, JsonObject entry)

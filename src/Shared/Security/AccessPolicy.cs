@@ -25,7 +25,7 @@ public readonly record struct AccessDecision(AccessOutcome Outcome, string? Reas
     public bool IsAllowed => Outcome == AccessOutcome.Allowed;
 }
 
-/// <summary>The per-server part of the proxy policy, compiled once per definition (the proxy path is hot).</summary>
+/// <summary>The per-server (or per-virtual-server) part of the proxy policy, compiled once per definition (the proxy path is hot).</summary>
 public sealed class McpAccessRule
 {
     private McpAccessRule(IpAllowList allowedIps, TokenSet tokens, bool requireAuth)
@@ -45,6 +45,10 @@ public sealed class McpAccessRule
 
     /// <summary>Compiles a validated definition's <c>allowedIPs</c>, <c>authTokens</c> and <c>requireAuth</c>.</summary>
     public static McpAccessRule From(McpDefinition definition) =>
+        new(IpAllowList.Parse(definition.AllowedIps), TokenSet.Create(definition.AuthTokens), definition.RequireAuth);
+
+    /// <summary>Compiles a validated virtual server's access rules, which work as a server's.</summary>
+    public static McpAccessRule From(VirtualServerDefinition definition) =>
         new(IpAllowList.Parse(definition.AllowedIps), TokenSet.Create(definition.AuthTokens), definition.RequireAuth);
 }
 

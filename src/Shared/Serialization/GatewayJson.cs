@@ -19,8 +19,11 @@ namespace McpServerless.Serialization;
     AllowTrailingCommas = true,
     ReadCommentHandling = JsonCommentHandling.Skip)]
 [JsonSerializable(typeof(McpDefinition))]
+[JsonSerializable(typeof(VirtualServerDefinition))]
 [JsonSerializable(typeof(McpEntry))]
 [JsonSerializable(typeof(McpList))]
+[JsonSerializable(typeof(VirtualServerEntry))]
+[JsonSerializable(typeof(VirtualServerList))]
 [JsonSerializable(typeof(ToolList))]
 [JsonSerializable(typeof(HealthBody))]
 [JsonSerializable(typeof(MetricsSnapshot))]

@@ -6,8 +6,8 @@ namespace McpServerless.Storage;
 public sealed record StoredMcp(McpDefinition Definition, string Version);
 
 /// <summary>
-/// The registry of upstream definitions. Every backend gives the same guarantees: names are unique,
-/// writes are atomic, and an update or delete that names a version fails with
+/// The registry of upstream definitions. Every backend gives the same guarantees: names are unique (among servers
+/// and the virtual servers of <see cref="IVirtualServerStore"/>, which every backend implements too), writes are atomic, and an update or delete that names a version fails with
 /// <see cref="McpVersionConflictException"/> when another writer got there first.
 /// Backends that cannot be reached throw <see cref="McpStoreUnavailableException"/>.
 /// </summary>
@@ -17,7 +17,7 @@ public interface IMcpStore
 
     ValueTask<IReadOnlyList<StoredMcp>> ListAsync(CancellationToken cancellationToken = default);
 
-    /// <exception cref="McpAlreadyExistsException">The name is taken.</exception>
+    /// <exception cref="McpAlreadyExistsException">A server or a virtual server has the name.</exception>
     ValueTask<StoredMcp> AddAsync(McpDefinition definition, CancellationToken cancellationToken = default);
 
     /// <param name="expectedVersion">The version the caller read, or null to overwrite whatever is stored.</param>
@@ -28,6 +28,35 @@ public interface IMcpStore
     /// <exception cref="McpNotFoundException">No definition has that name.</exception>
     /// <exception cref="McpVersionConflictException">The stored version is not <paramref name="expectedVersion"/>.</exception>
     ValueTask DeleteAsync(string name, string? expectedVersion, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A virtual server definition as stored, with its version.</summary>
+public sealed record StoredVirtualServer(VirtualServerDefinition Definition, string Version);
+
+/// <summary>
+/// The virtual servers, kept by the same store object as the servers because both share one namespace: an add of
+/// either kind fails with <see cref="McpAlreadyExistsException"/> when a server or a virtual server has the name,
+/// and of two concurrent adds of one name, of whatever kinds, exactly one succeeds. Each backend makes that check and
+/// the write one atomic step: one dictionary for both kinds in memory, one Lua script over both hashes in Redis, one
+/// entity per name (the kind a property of it) in the table's definition partition. Versions, conflicts and failures
+/// behave as in <see cref="IMcpStore"/>; an entry of the other kind is "not found" to these methods.
+/// </summary>
+public interface IVirtualServerStore
+{
+    ValueTask<StoredVirtualServer?> GetVirtualServerAsync(string name, CancellationToken cancellationToken = default);
+
+    ValueTask<IReadOnlyList<StoredVirtualServer>> ListVirtualServersAsync(CancellationToken cancellationToken = default);
+
+    /// <exception cref="McpAlreadyExistsException">A server or a virtual server has the name.</exception>
+    ValueTask<StoredVirtualServer> AddVirtualServerAsync(VirtualServerDefinition definition, CancellationToken cancellationToken = default);
+
+    /// <exception cref="McpNotFoundException">No virtual server has that name.</exception>
+    /// <exception cref="McpVersionConflictException">The stored version is not <paramref name="expectedVersion"/>.</exception>
+    ValueTask<StoredVirtualServer> UpdateVirtualServerAsync(VirtualServerDefinition definition, string? expectedVersion, CancellationToken cancellationToken = default);
+
+    /// <exception cref="McpNotFoundException">No virtual server has that name.</exception>
+    /// <exception cref="McpVersionConflictException">The stored version is not <paramref name="expectedVersion"/>.</exception>
+    ValueTask DeleteVirtualServerAsync(string name, string? expectedVersion, CancellationToken cancellationToken = default);
 }
 
 /// <summary>What one gateway instance last reported about one upstream: connection status and tools.</summary>

@@ -36,17 +36,9 @@ public static partial class McpDefinitionValidator
 
     public static Dictionary<string, string[]> Validate(McpDefinition definition)
     {
-        var errors = new Errors();
+        var errors = new FieldErrors();
 
-        if (string.IsNullOrEmpty(definition.Name))
-            errors.Add("name", "The name is required.");
-        else if (!NamePattern().IsMatch(definition.Name))
-            errors.Add("name", "The name must start with a letter or digit and contain only letters, digits, '_' and '-' (64 characters at most).");
-        else if (ReservedNames.Contains(definition.Name))
-            errors.Add("name", $"'{definition.Name}' is reserved by the gateway.");
-
-        if (definition.Description?.Length > MaxDescriptionLength)
-            errors.Add("description", $"The description may have {MaxDescriptionLength} characters at most.");
+        CheckNameAndDescription(errors, definition.Name, definition.Description);
 
         switch (definition.Transport)
         {
@@ -65,8 +57,8 @@ public static partial class McpDefinitionValidator
                 break;
         }
 
-        CheckLength(errors, "command", definition.Command);
-        CheckList(errors, "args", definition.Args, allowEmpty: true);
+        errors.CheckLength("command", definition.Command);
+        errors.CheckList("args", definition.Args, allowEmpty: true);
         CheckMap(errors, "env", definition.Env, static key => key.Length > 0 && !key.Contains('=') && !key.Contains('\0'),
             "Environment variable names must be non-empty and contain no '=' or NUL.");
         CheckMap(errors, "headers", definition.Headers, static key => HeaderNamePattern().IsMatch(key),
@@ -84,33 +76,52 @@ public static partial class McpDefinitionValidator
         if (definition.MaxReconnects is < 0 or > 10_000)
             errors.Add("maxReconnects", "maxReconnects must be between 0 (unlimited) and 10000.");
 
-        CheckNoMask(errors, "authTokens", definition.AuthTokens);
-        CheckNoMask(errors, "headers", definition.Headers?.Values);
-        CheckNoMask(errors, "env", definition.Env?.Values);
-
-        CheckList(errors, "authTokens", definition.AuthTokens, allowEmpty: false);
-        if (definition.AuthTokens?.Any(t => t.Any(char.IsWhiteSpace)) == true)
-            errors.Add("authTokens", "Tokens may not contain white space.");
-        // Left after restoring stored tokens, the mask would become a token anyone can guess.
-        if (definition.AuthTokens?.Contains(SecretRedaction.Mask) == true)
-            errors.Add("authTokens", $"'{SecretRedaction.Mask}' stands for a stored token only in a list of the stored length; enter every token again to remove one.");
-        if (definition.AllowedIps is { } allowed)
-        {
-            CheckList(errors, "allowedIPs", allowed, allowEmpty: false);
-            foreach (var entry in allowed.Where(e => !IpAllowList.TryParseEntry(e, out _)).Take(5))
-                errors.Add("allowedIPs", $"'{Truncate(entry)}' is not an IP address or CIDR range.");
-        }
+        errors.CheckNoMask("headers", definition.Headers?.Values);
+        errors.CheckNoMask("env", definition.Env?.Values);
+        CheckAccessRules(errors, definition.AuthTokens, definition.AllowedIps);
 
         if (definition.ToolFilter is { } filter)
         {
-            CheckList(errors, "toolFilter.allow", filter.Allow, allowEmpty: false);
-            CheckList(errors, "toolFilter.deny", filter.Deny, allowEmpty: false);
+            errors.CheckList("toolFilter.allow", filter.Allow, allowEmpty: false);
+            errors.CheckList("toolFilter.deny", filter.Deny, allowEmpty: false);
         }
 
         return errors.ToDictionary();
     }
 
-    private static void CheckDuration(Errors errors, string field, TimeSpan? value, TimeSpan minimum)
+    /// <summary>The rules a server and a virtual server share for their name (one namespace) and description.</summary>
+    internal static void CheckNameAndDescription(FieldErrors errors, string? name, string? description)
+    {
+        if (string.IsNullOrEmpty(name))
+            errors.Add("name", "The name is required.");
+        else if (!NamePattern().IsMatch(name))
+            errors.Add("name", "The name must start with a letter or digit and contain only letters, digits, '_' and '-' (64 characters at most).");
+        else if (ReservedNames.Contains(name))
+            errors.Add("name", $"'{name}' is reserved by the gateway.");
+
+        if (description?.Length > MaxDescriptionLength)
+            errors.Add("description", $"The description may have {MaxDescriptionLength} characters at most.");
+    }
+
+    /// <summary>The access rules a server and a virtual server share: <c>authTokens</c> and <c>allowedIPs</c>.</summary>
+    internal static void CheckAccessRules(FieldErrors errors, IReadOnlyList<string>? authTokens, IReadOnlyList<string>? allowedIps)
+    {
+        errors.CheckNoMask("authTokens", authTokens);
+        errors.CheckList("authTokens", authTokens, allowEmpty: false);
+        if (authTokens?.Any(t => t.Any(char.IsWhiteSpace)) == true)
+            errors.Add("authTokens", "Tokens may not contain white space.");
+        // Left after restoring stored tokens, the mask would become a token anyone can guess.
+        if (authTokens?.Contains(SecretRedaction.Mask) == true)
+            errors.Add("authTokens", $"'{SecretRedaction.Mask}' stands for a stored token only in a list of the stored length; enter every token again to remove one.");
+        if (allowedIps is not null)
+        {
+            errors.CheckList("allowedIPs", allowedIps, allowEmpty: false);
+            foreach (var entry in allowedIps.Where(e => !IpAllowList.TryParseEntry(e, out _)).Take(5))
+                errors.Add("allowedIPs", $"'{FieldErrors.Truncate(entry)}' is not an IP address or CIDR range.");
+        }
+    }
+
+    private static void CheckDuration(FieldErrors errors, string field, TimeSpan? value, TimeSpan minimum)
     {
         if (value is not { } duration) return;
         if (duration <= TimeSpan.Zero)
@@ -121,31 +132,7 @@ public static partial class McpDefinitionValidator
             errors.Add(field, $"{field} may be {Serialization.GoDuration.Format(MaxDuration)} at most.");
     }
 
-    // A mask left after SecretRedaction.RestoreMasked had no stored secret it stood for exactly; kept, it would become one.
-    private static void CheckNoMask(Errors errors, string field, IEnumerable<string>? values)
-    {
-        if (values?.Contains(SecretRedaction.Mask, StringComparer.Ordinal) == true)
-            errors.Add(field, $"'{SecretRedaction.Mask}' stands for a stored secret only when {field} is sent back exactly as read; send the real values instead.");
-    }
-
-    private static void CheckLength(Errors errors, string field, string? value)
-    {
-        if (value?.Length > MaxValueLength)
-            errors.Add(field, $"{field} may have {MaxValueLength} characters at most.");
-    }
-
-    private static void CheckList(Errors errors, string field, IReadOnlyList<string>? values, bool allowEmpty)
-    {
-        if (values is null) return;
-        if (values.Count > MaxListEntries)
-            errors.Add(field, $"{field} may have {MaxListEntries} entries at most.");
-        if (values.Any(v => v is null || (!allowEmpty && v.Length == 0) || v.Length > MaxValueLength))
-            errors.Add(field, allowEmpty
-                ? $"{field} entries may not be null or longer than {MaxValueLength} characters."
-                : $"{field} entries must be non-empty and {MaxValueLength} characters at most.");
-    }
-
-    private static void CheckMap(Errors errors, string field, IReadOnlyDictionary<string, string>? map, Func<string, bool> isValidKey, string keyMessage)
+    private static void CheckMap(FieldErrors errors, string field, IReadOnlyDictionary<string, string>? map, Func<string, bool> isValidKey, string keyMessage)
     {
         if (map is null) return;
         if (map.Count > MaxListEntries)
@@ -154,22 +141,5 @@ public static partial class McpDefinitionValidator
             errors.Add(field, keyMessage);
         if (map.Values.Any(v => v is null || v.Length > MaxValueLength || v.Contains('\r') || v.Contains('\n') || v.Contains('\0')))
             errors.Add(field, $"{field} values must be present, {MaxValueLength} characters at most, with no CR, LF or NUL.");
-    }
-
-    // Entries echo only user-chosen addresses, cut short; secrets never appear in messages.
-    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
-
-    private sealed class Errors
-    {
-        private readonly Dictionary<string, List<string>> _byField = new(StringComparer.Ordinal);
-
-        public void Add(string field, string message)
-        {
-            if (!_byField.TryGetValue(field, out var list)) _byField[field] = list = [];
-            list.Add(message);
-        }
-
-        public Dictionary<string, string[]> ToDictionary() =>
-            _byField.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal);
     }
 }

@@ -25,8 +25,21 @@ public sealed class AdminFunctionsTests
 
         // Every local admin route exists below the base (the console too), plus /healthz and its probes at the root.
         Assert.Equal(
-            ["gateway/admin/audit", "gateway/admin/mcps", "gateway/admin/mcps/{name}", "gateway/admin/metrics", "gateway/admin/tools", "gateway/healthz/{probe?}", "gateway/ui/{*path}", "healthz/{probe?}"],
+            ["gateway/admin/audit", "gateway/admin/mcps", "gateway/admin/mcps/{name}", "gateway/admin/metrics", "gateway/admin/tools",
+             "gateway/admin/virtual-servers", "gateway/admin/virtual-servers/{name}", "gateway/healthz/{probe?}", "gateway/ui/{*path}", "healthz/{probe?}"],
             routes.Distinct().Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Every_admin_route_and_method_has_its_trigger()
+    {
+        var triggers = typeof(AdminHttpFunctions).GetMethods()
+            .Where(m => m.GetCustomAttribute<FunctionAttribute>() is not null)
+            .Select(m => m.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).Single(a => a is not null)!)
+            .SelectMany(t => t.Methods!.Select(method => $"{method.ToUpperInvariant()} {t.Route}"))
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.All(McpServerless.Admin.AdminRoutes.All, route =>
+            Assert.Contains($"{route.Method} {FunctionRoutes.Base}/{route.Template}", triggers));
     }
 
     [Fact]

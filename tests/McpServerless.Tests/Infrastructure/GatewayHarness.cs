@@ -33,7 +33,15 @@ public sealed class GatewayHarness : IAdminTestHost
         var options = new McpProxyOptions { Port = 0, AdminTokens = [AdminToken] };
         configure?.Invoke(options);
         var proxy = McpProxy.Create(options, store, configureBuilder);
-        await proxy.StartAsync();
+        try
+        {
+            await proxy.StartAsync();
+        }
+        catch
+        {
+            await proxy.DisposeAsync();
+            throw;
+        }
         return new GatewayHarness(proxy);
     }
 

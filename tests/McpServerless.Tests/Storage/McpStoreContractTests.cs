@@ -9,7 +9,7 @@ using McpServerless.Tests.Infrastructure;
 namespace McpServerless.Tests.Storage;
 
 /// <summary>
-/// What every backend promises (the <see cref="IMcpStore"/> and <see cref="IMcpReportStore"/> contracts), run once
+/// What every backend promises (the <see cref="IMcpStore"/>, <see cref="IVirtualServerStore"/> and <see cref="IMcpReportStore"/> contracts), run once
 /// per backend by the subclasses below. Each test gets a fresh, isolated store.
 /// </summary>
 public abstract class McpStoreContractTests : IAsyncLifetime
@@ -19,6 +19,8 @@ public abstract class McpStoreContractTests : IAsyncLifetime
     protected IMcpStore Store => _store;
 
     protected IMcpReportStore Reports => (IMcpReportStore)_store;
+
+    protected IVirtualServerStore Virtual => (IVirtualServerStore)_store;
 
     public Task InitializeAsync()
     {
@@ -243,6 +245,136 @@ public abstract class McpStoreContractTests : IAsyncLifetime
         Assert.Equal("tool-399", report.Tools[^1].Name);
     }
 
+    [Fact]
+    public async Task A_virtual_server_is_added_read_and_listed_apart_from_servers()
+    {
+        await Store.AddAsync(Definitions.Stdio("server-one"));
+        var added = await Virtual.AddVirtualServerAsync(VirtualDefinition("team-b"));
+        await Virtual.AddVirtualServerAsync(VirtualDefinition("team-a"));
+
+        var read = await Virtual.GetVirtualServerAsync("team-b");
+        Assert.Equal(added.Version, read!.Version);
+        Assert.Equal(["everything:echo", "fs:read_*"], read.Definition.Tools);
+        Assert.Equal(["team-a", "team-b"], (await Virtual.ListVirtualServersAsync()).Select(v => v.Definition.Name));
+        Assert.Equal(["server-one"], (await Store.ListAsync()).Select(m => m.Definition.Name));
+        Assert.Null(await Virtual.GetVirtualServerAsync("server-one"));
+        Assert.Null(await Store.GetAsync("team-a"));
+        Assert.Null(await Virtual.GetVirtualServerAsync("absent"));
+    }
+
+    [Fact]
+    public async Task Every_virtual_server_field_round_trips_intact_including_tokens()
+    {
+        var definition = new VirtualServerDefinition
+        {
+            Name = "everything-virtual",
+            Description = "Curated, with \"quotes\" and unicode ✓",
+            Tools = ["everything:echo", "fs:read_*", "fs:list?"],
+            Prompts = ["everything:simple_prompt"],
+            Resources = ["everything:test://static/resource/*"],
+            Overrides = new Dictionary<string, MemberOverride>
+            {
+                ["everything:echo"] = new() { Name = "say", Description = "Says it back" },
+                ["fs:read_text"] = new() { Description = "Reads text" },
+            },
+            AuthTokens = ["team-token-1", "team-token-2"],
+            AllowedIps = ["10.0.0.0/8", "::1"],
+            RequireAuth = true,
+        };
+        await Virtual.AddVirtualServerAsync(definition);
+
+        var read = (await Virtual.GetVirtualServerAsync("everything-virtual"))!.Definition;
+
+        Assert.Equal(ToJson(definition), ToJson(read));
+        Assert.Equal(["team-token-1", "team-token-2"], read.AuthTokens);
+        Assert.Equal("say", read.Overrides!["everything:echo"].Name);
+    }
+
+    [Fact]
+    public async Task Virtual_server_updates_and_deletes_are_versioned_like_a_server_s()
+    {
+        var first = await Virtual.AddVirtualServerAsync(VirtualDefinition("v"));
+        var second = await Virtual.UpdateVirtualServerAsync(VirtualDefinition("v") with { Description = "second" }, first.Version);
+        Assert.NotEqual(first.Version, second.Version);
+
+        await Assert.ThrowsAsync<McpVersionConflictException>(async () => await Virtual.UpdateVirtualServerAsync(VirtualDefinition("v") with { Description = "lost" }, first.Version));
+        await Assert.ThrowsAsync<McpVersionConflictException>(async () => await Virtual.DeleteVirtualServerAsync("v", first.Version));
+        Assert.Equal("second", (await Virtual.GetVirtualServerAsync("v"))!.Definition.Description);
+
+        await Virtual.UpdateVirtualServerAsync(VirtualDefinition("v") with { Description = "forced" }, expectedVersion: null);
+        Assert.Equal("forced", (await Virtual.GetVirtualServerAsync("v"))!.Definition.Description);
+        await Virtual.DeleteVirtualServerAsync("v", expectedVersion: null);
+        Assert.Null(await Virtual.GetVirtualServerAsync("v"));
+
+        var ghost = await Assert.ThrowsAsync<McpNotFoundException>(async () => await Virtual.UpdateVirtualServerAsync(VirtualDefinition("v"), null));
+        Assert.Equal(RegistryEntryType.VirtualServer, ghost.Type);
+        await Assert.ThrowsAsync<McpNotFoundException>(async () => await Virtual.DeleteVirtualServerAsync("v", null));
+        var again = await Virtual.AddVirtualServerAsync(VirtualDefinition("v"));
+        Assert.NotEqual(first.Version, again.Version);
+        await Assert.ThrowsAsync<McpVersionConflictException>(async () => await Virtual.UpdateVirtualServerAsync(VirtualDefinition("v"), first.Version));
+    }
+
+    [Fact]
+    public async Task Servers_and_virtual_servers_share_one_namespace()
+    {
+        await Store.AddAsync(Definitions.Stdio("server-name"));
+        var virtualEntry = await Virtual.AddVirtualServerAsync(VirtualDefinition("virtual-name"));
+
+        var onServer = await Assert.ThrowsAsync<McpAlreadyExistsException>(async () => await Virtual.AddVirtualServerAsync(VirtualDefinition("server-name")));
+        var onVirtual = await Assert.ThrowsAsync<McpAlreadyExistsException>(async () => await Store.AddAsync(Definitions.Stdio("virtual-name")));
+        Assert.Equal(RegistryEntryType.Server, onServer.TakenBy);
+        Assert.Equal(RegistryEntryType.VirtualServer, onVirtual.TakenBy);
+        Assert.Contains("share one namespace", onVirtual.Message);
+
+        // Neither kind's writes reach an entry of the other, not even with that entry's own version.
+        await Assert.ThrowsAsync<McpNotFoundException>(async () => await Store.UpdateAsync(Definitions.Stdio("virtual-name"), null));
+        await Assert.ThrowsAsync<McpNotFoundException>(async () => await Store.UpdateAsync(Definitions.Stdio("virtual-name"), virtualEntry.Version));
+        await Assert.ThrowsAsync<McpNotFoundException>(async () => await Store.DeleteAsync("virtual-name", null));
+        await Assert.ThrowsAsync<McpNotFoundException>(async () => await Store.DeleteAsync("virtual-name", virtualEntry.Version));
+        await Assert.ThrowsAsync<McpNotFoundException>(async () => await Virtual.UpdateVirtualServerAsync(VirtualDefinition("server-name"), null));
+        await Assert.ThrowsAsync<McpNotFoundException>(async () => await Virtual.DeleteVirtualServerAsync("server-name", null));
+        Assert.Equal("echo", (await Store.GetAsync("server-name"))!.Definition.Command);
+        Assert.Equal(virtualEntry.Version, (await Virtual.GetVirtualServerAsync("virtual-name"))!.Version);
+
+        // Once freed, a name may go to the other kind.
+        await Virtual.DeleteVirtualServerAsync("virtual-name", virtualEntry.Version);
+        await Store.AddAsync(Definitions.Stdio("virtual-name"));
+        Assert.Null(await Virtual.GetVirtualServerAsync("virtual-name"));
+    }
+
+    [Fact]
+    public async Task Concurrent_adds_of_one_name_as_server_and_as_virtual_server_have_exactly_one_winner()
+    {
+        const int writersPerKind = 8;
+        for (var round = 0; round < 5; round++)
+        {
+            var name = $"raced-{round}";
+            using var start = new ManualResetEventSlim();
+            var attempts = Enumerable.Range(0, writersPerKind * 2).Select(writer => Task.Run(async () =>
+            {
+                start.Wait();
+                try
+                {
+                    if (writer % 2 == 0) await Store.AddAsync(Definitions.Stdio(name));
+                    else await Virtual.AddVirtualServerAsync(VirtualDefinition(name));
+                    return writer % 2 == 0 ? RegistryEntryType.Server : RegistryEntryType.VirtualServer;
+                }
+                catch (McpAlreadyExistsException)
+                {
+                    return (RegistryEntryType?)null;
+                }
+            })).ToList();
+            start.Set();
+            var results = await Task.WhenAll(attempts);
+
+            var winner = Assert.Single(results, r => r is not null);
+            var server = await Store.GetAsync(name);
+            var virtualServer = await Virtual.GetVirtualServerAsync(name);
+            Assert.Equal(winner == RegistryEntryType.Server, server is not null);
+            Assert.Equal(winner == RegistryEntryType.VirtualServer, virtualServer is not null);
+        }
+    }
+
     private static McpInstanceReport Report(string name, string instance, ConnectionState state, DateTimeOffset at, int toolCount = 0)
     {
         var schema = JsonDocument.Parse("""{"type":"object","properties":{"path":{"type":"string","description":"A path to read, relative to the root the server was started with"}}}""").RootElement;
@@ -254,6 +386,12 @@ public abstract class McpStoreContractTests : IAsyncLifetime
 
     private static string ToJson(McpDefinition definition) =>
         JsonSerializer.Serialize(definition, GatewayJson.Default.McpDefinition);
+
+    private static string ToJson(VirtualServerDefinition definition) =>
+        JsonSerializer.Serialize(definition, GatewayJson.Default.VirtualServerDefinition);
+
+    private static VirtualServerDefinition VirtualDefinition(string name) =>
+        new() { Name = name, Tools = ["everything:echo", "fs:read_*"] };
 }
 
 public sealed class InMemoryMcpStoreContractTests : McpStoreContractTests

@@ -1,5 +1,6 @@
 using McpServerless.ChangeFeed;
 using McpServerless.Configuration;
+using McpServerless.Model;
 using Microsoft.Extensions.Logging.Abstractions;
 using StackExchange.Redis;
 
@@ -42,9 +43,11 @@ public sealed class RedisChangeFeedTests(RedisFixture redis) : IAsyncLifetime
 
         await _instanceA.PublishAsync(new RegistryChange("files", RegistryChangeKind.Upserted, "42"));
         await _instanceA.PublishAsync(new RegistryChange("files", RegistryChangeKind.Deleted, null));
+        await _instanceA.PublishAsync(new RegistryChange("team", RegistryChangeKind.Upserted, "43", RegistryEntryType.VirtualServer));
 
         Assert.Equal(new RegistryChange("files", RegistryChangeKind.Upserted, "42"), await onB.NextAsync());
         Assert.Equal(new RegistryChange("files", RegistryChangeKind.Deleted, null), await onB.NextAsync());
+        Assert.Equal(new RegistryChange("team", RegistryChangeKind.Upserted, "43", RegistryEntryType.VirtualServer), await onB.NextAsync());
         Assert.Equal("42", (await onA.NextAsync()).Version);
     }
 

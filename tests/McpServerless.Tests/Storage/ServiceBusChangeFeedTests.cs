@@ -193,6 +193,7 @@ public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
     [InlineData("""{"kind":"deleted"}""")]
     [InlineData("""["files"]""")]
     [InlineData("""{"name":"files","kind":"exploded"}""")]
+    [InlineData("""{"name":"files","kind":"deleted","type":"gadget"}""")]
     public async Task A_body_that_is_not_a_registry_change_is_dead_lettered_and_reaches_no_handler(string body)
     {
         Assert.Equal(MessageDisposition.DeadLetter, await _feed.HandleMessageAsync(Received(body)));
@@ -209,9 +210,10 @@ public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Published_messages_carry_name_kind_and_version_only_never_the_definition_or_its_secrets()
+    public async Task Published_messages_carry_name_kind_version_and_type_only_never_the_definition_or_its_secrets()
     {
-        var registry = new McpRegistry(new InMemoryMcpStore(), _feed, NullLogger<McpRegistry>.Instance);
+        var store = new InMemoryMcpStore();
+        var registry = new McpRegistry(store, store, _feed, NullLogger<McpRegistry>.Instance);
         await registry.RegisterAsync(new McpDefinition
         {
             Name = "secretive",
@@ -220,16 +222,34 @@ public sealed class ServiceBusChangeFeedTests : IAsyncLifetime
             Headers = new Dictionary<string, string> { ["Authorization"] = "Bearer header-secret" },
             AuthTokens = ["token-secret"],
         });
+        await registry.RegisterVirtualServerAsync(new VirtualServerDefinition { Name = "team", Tools = ["secretive:*"], AuthTokens = ["virtual-token-secret"] });
 
-        var sent = Assert.Single(_client.Sender.Sent);
-        Assert.Equal("application/json", sent.ContentType);
-        Assert.Equal("secretive", sent.Subject);
-        var body = sent.Body.ToString();
-        Assert.DoesNotContain("header-secret", body);
-        Assert.DoesNotContain("token-secret", body);
-        using var json = JsonDocument.Parse(body);
+        Assert.Equal(2, _client.Sender.Sent.Count);
+        var (server, virtualServer) = (_client.Sender.Sent[0], _client.Sender.Sent[1]);
+        Assert.Equal("application/json", server.ContentType);
+        Assert.Equal(("secretive", "team"), (server.Subject, virtualServer.Subject));
+        foreach (var body in new[] { server.Body.ToString(), virtualServer.Body.ToString() })
+        {
+            Assert.DoesNotContain("header-secret", body);
+            Assert.DoesNotContain("token-secret", body);
+        }
+        // A server's notice is what it was before virtual servers existed, so replicas of an older version still read it.
+        using var json = JsonDocument.Parse(server.Body.ToString());
         Assert.Equal(["name", "kind", "version"], json.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal("upserted", json.RootElement.GetProperty("kind").GetString());
+        using var virtualJson = JsonDocument.Parse(virtualServer.Body.ToString());
+        Assert.Equal(["name", "kind", "version", "type"], virtualJson.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("virtual-server", virtualJson.RootElement.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task A_received_notice_names_the_kind_of_entry_to_read_again()
+    {
+        await _feed.HandleMessageAsync(Received("""{"name":"team","kind":"deleted","type":"virtual-server"}"""));
+        await _feed.HandleMessageAsync(Received("""{"name":"files","kind":"deleted","type":"server"}"""));
+
+        Assert.Equal(new RegistryChange("team", RegistryChangeKind.Deleted, null, RegistryEntryType.VirtualServer), await _recorder.NextAsync());
+        Assert.Equal(RegistryEntryType.Server, (await _recorder.NextAsync()).Type);
     }
 
     [Theory]

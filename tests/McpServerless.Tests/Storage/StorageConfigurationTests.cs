@@ -26,6 +26,7 @@ public sealed class StorageConfigurationTests
 
         Assert.IsType<InMemoryMcpStore>(services.GetRequiredService<IMcpStore>());
         Assert.Same(services.GetRequiredService<IMcpStore>(), services.GetRequiredService<IMcpReportStore>());
+        Assert.Same(services.GetRequiredService<IMcpStore>(), services.GetRequiredService<IVirtualServerStore>());
         Assert.IsType<InProcessChangeFeed>(services.GetRequiredService<IRegistryChangeFeed>());
         Assert.IsType<InMemoryAuditStore>(services.GetRequiredService<IAuditStore>());
     }
@@ -42,6 +43,7 @@ public sealed class StorageConfigurationTests
 
         var store = Assert.IsType<RedisMcpStore>(services.GetRequiredService<IMcpStore>());
         Assert.Same(store, services.GetRequiredService<IMcpReportStore>());
+        Assert.Same(store, services.GetRequiredService<IVirtualServerStore>());
         Assert.IsType<RedisChangeFeed>(services.GetRequiredService<IRegistryChangeFeed>());
         Assert.IsType<RedisAuditStore>(services.GetRequiredService<IAuditStore>());
         Assert.Equal("127.0.0.1:1", services.GetRequiredService<IOptions<Configuration.ChangeFeedOptions>>().Value.Redis.Configuration);
@@ -61,6 +63,7 @@ public sealed class StorageConfigurationTests
 
         var store = Assert.IsType<TableMcpStore>(services.GetRequiredService<IMcpStore>());
         Assert.Same(store, services.GetRequiredService<IMcpReportStore>());
+        Assert.Same(store, services.GetRequiredService<IVirtualServerStore>());
         Assert.IsType<TableAuditStore>(services.GetRequiredService<IAuditStore>());
         var feed = Assert.IsType<ServiceBusChangeFeed>(services.GetRequiredService<IRegistryChangeFeed>());
         Assert.Equal("replica-1", feed.SubscriptionName);
@@ -89,6 +92,7 @@ public sealed class StorageConfigurationTests
 
         Assert.Same(own, services.GetRequiredService<IMcpStore>());
         Assert.Same(own, services.GetRequiredService<IMcpReportStore>());
+        Assert.Same(own, services.GetRequiredService<IVirtualServerStore>());
     }
 
     [Theory]

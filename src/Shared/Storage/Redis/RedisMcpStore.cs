@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using McpServerless.Configuration;
 using McpServerless.Model;
 using McpServerless.Serialization;
@@ -14,6 +15,8 @@ namespace McpServerless.Storage.Redis;
 /// <list type="bullet">
 /// <item><c>definitions</c>: one hash, field = server name, value = <c>"{version}:{definition JSON}"</c>,
 /// so a listing is a single HGETALL and a version always travels with its definition;</item>
+/// <item><c>virtual-servers</c>: the same for virtual servers; an add checks both hashes in its script, so the two
+/// kinds share one namespace atomically;</item>
 /// <item><c>version</c>: a counter; every write takes the next value, so a version is never reused
 /// (a delete and re-add cannot make an old version valid again);</item>
 /// <item><c>reports:{name}</c>: one hash per server, field = instance id, value = report JSON;
@@ -21,14 +24,18 @@ namespace McpServerless.Storage.Redis;
 /// </list>
 /// Writes that must check before they change run as Lua scripts, which Redis executes atomically.
 /// </summary>
-public sealed class RedisMcpStore : IMcpStore, IMcpReportStore, IAsyncDisposable
+public sealed class RedisMcpStore : IMcpStore, IVirtualServerStore, IMcpReportStore, IAsyncDisposable
 {
     private const long NotFound = -1;
     private const long Stale = -2;
+    private const long Taken = -3;
+    private const long TakenByOtherType = -4;
 
-    // KEYS[1] = definitions, KEYS[2] = version counter; ARGV[1] = name, ARGV[2] = definition JSON.
+    // KEYS[1] = the kind's hash, KEYS[2] = version counter, KEYS[3] = the other kind's hash;
+    // ARGV[1] = name, ARGV[2] = definition JSON.
     private const string AddScript = """
-        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return false end
+        if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return -3 end
+        if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return -4 end
         local version = redis.call('INCR', KEYS[2])
         redis.call('HSET', KEYS[1], ARGV[1], version .. ':' .. ARGV[2])
         return version
@@ -58,6 +65,7 @@ public sealed class RedisMcpStore : IMcpStore, IMcpReportStore, IAsyncDisposable
     private readonly int _database;
     private readonly string _prefix;
     private readonly RedisKey _definitions;
+    private readonly RedisKey _virtualServers;
     private readonly RedisKey _versionCounter;
     private readonly RedisKey _reported;
 
@@ -67,42 +75,40 @@ public sealed class RedisMcpStore : IMcpStore, IMcpReportStore, IAsyncDisposable
         _database = options.Database;
         _prefix = options.KeyPrefix;
         _definitions = _prefix + "definitions";
+        _virtualServers = _prefix + "virtual-servers";
         _versionCounter = _prefix + "version";
         _reported = _prefix + "reported";
     }
 
-    public async ValueTask<StoredMcp?> GetAsync(string name, CancellationToken cancellationToken = default)
-    {
-        var value = await RunAsync(db => db.HashGetAsync(_definitions, name), cancellationToken);
-        return value.IsNull ? null : Parse(value!);
-    }
+    public async ValueTask<StoredMcp?> GetAsync(string name, CancellationToken cancellationToken = default) =>
+        await GetAsync(_definitions, name, GatewayJson.Default.McpDefinition, cancellationToken) is var (definition, version) ? new(definition, version) : null;
 
-    public async ValueTask<IReadOnlyList<StoredMcp>> ListAsync(CancellationToken cancellationToken = default)
-    {
-        var entries = await RunAsync(db => db.HashGetAllAsync(_definitions), cancellationToken);
-        return [.. entries.Select(e => Parse(e.Value!)).OrderBy(m => m.Definition.Name, StringComparer.Ordinal)];
-    }
+    public async ValueTask<IReadOnlyList<StoredMcp>> ListAsync(CancellationToken cancellationToken = default) =>
+        [.. (await ListAsync(_definitions, GatewayJson.Default.McpDefinition, cancellationToken)).Select(e => new StoredMcp(e.Definition, e.Version)).OrderBy(m => m.Definition.Name, StringComparer.Ordinal)];
 
-    public async ValueTask<StoredMcp> AddAsync(McpDefinition definition, CancellationToken cancellationToken = default)
-    {
-        var result = await EvaluateAsync(AddScript, [definition.Name, Serialize(definition)], cancellationToken);
-        return result.IsNull
-            ? throw new McpAlreadyExistsException(definition.Name)
-            : new StoredMcp(definition, FormatVersion((long)result));
-    }
+    public async ValueTask<StoredMcp> AddAsync(McpDefinition definition, CancellationToken cancellationToken = default) =>
+        new(definition, await AddAsync(RegistryEntryType.Server, definition.Name, Serialize(definition, GatewayJson.Default.McpDefinition), cancellationToken));
 
-    public async ValueTask<StoredMcp> UpdateAsync(McpDefinition definition, string? expectedVersion, CancellationToken cancellationToken = default)
-    {
-        var result = (long)await EvaluateAsync(UpdateScript, [definition.Name, expectedVersion ?? "", Serialize(definition)], cancellationToken);
-        ThrowOnRefusal(result, definition.Name);
-        return new StoredMcp(definition, FormatVersion(result));
-    }
+    public async ValueTask<StoredMcp> UpdateAsync(McpDefinition definition, string? expectedVersion, CancellationToken cancellationToken = default) =>
+        new(definition, await UpdateAsync(RegistryEntryType.Server, definition.Name, expectedVersion, Serialize(definition, GatewayJson.Default.McpDefinition), cancellationToken));
 
-    public async ValueTask DeleteAsync(string name, string? expectedVersion, CancellationToken cancellationToken = default)
-    {
-        var result = (long)await EvaluateAsync(DeleteScript, [name, expectedVersion ?? ""], cancellationToken);
-        ThrowOnRefusal(result, name);
-    }
+    public ValueTask DeleteAsync(string name, string? expectedVersion, CancellationToken cancellationToken = default) =>
+        DeleteAsync(RegistryEntryType.Server, name, expectedVersion, cancellationToken);
+
+    public async ValueTask<StoredVirtualServer?> GetVirtualServerAsync(string name, CancellationToken cancellationToken = default) =>
+        await GetAsync(_virtualServers, name, GatewayJson.Default.VirtualServerDefinition, cancellationToken) is var (definition, version) ? new(definition, version) : null;
+
+    public async ValueTask<IReadOnlyList<StoredVirtualServer>> ListVirtualServersAsync(CancellationToken cancellationToken = default) =>
+        [.. (await ListAsync(_virtualServers, GatewayJson.Default.VirtualServerDefinition, cancellationToken)).Select(e => new StoredVirtualServer(e.Definition, e.Version)).OrderBy(m => m.Definition.Name, StringComparer.Ordinal)];
+
+    public async ValueTask<StoredVirtualServer> AddVirtualServerAsync(VirtualServerDefinition definition, CancellationToken cancellationToken = default) =>
+        new(definition, await AddAsync(RegistryEntryType.VirtualServer, definition.Name, Serialize(definition, GatewayJson.Default.VirtualServerDefinition), cancellationToken));
+
+    public async ValueTask<StoredVirtualServer> UpdateVirtualServerAsync(VirtualServerDefinition definition, string? expectedVersion, CancellationToken cancellationToken = default) =>
+        new(definition, await UpdateAsync(RegistryEntryType.VirtualServer, definition.Name, expectedVersion, Serialize(definition, GatewayJson.Default.VirtualServerDefinition), cancellationToken));
+
+    public ValueTask DeleteVirtualServerAsync(string name, string? expectedVersion, CancellationToken cancellationToken = default) =>
+        DeleteAsync(RegistryEntryType.VirtualServer, name, expectedVersion, cancellationToken);
 
     public async ValueTask ReportAsync(McpInstanceReport report, CancellationToken cancellationToken = default)
     {
@@ -146,26 +152,66 @@ public sealed class RedisMcpStore : IMcpStore, IMcpReportStore, IAsyncDisposable
     private Task<T> RunAsync<T>(Func<IDatabase, Task<T>> command, CancellationToken cancellationToken) =>
         _connection.RunAsync(multiplexer => command(multiplexer.GetDatabase(_database)), cancellationToken);
 
-    private Task<RedisResult> EvaluateAsync(string script, RedisValue[] arguments, CancellationToken cancellationToken) =>
-        RunAsync(db => db.ScriptEvaluateAsync(script, [_definitions, _versionCounter], arguments), cancellationToken);
+    private async Task<(T Definition, string Version)?> GetAsync<T>(RedisKey hash, string name, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
+        var value = await RunAsync(db => db.HashGetAsync(hash, name), cancellationToken);
+        return value.IsNull ? null : Parse((string)value!, typeInfo);
+    }
 
-    private static void ThrowOnRefusal(long result, string name)
+    private async Task<IEnumerable<(T Definition, string Version)>> ListAsync<T>(RedisKey hash, JsonTypeInfo<T> typeInfo, CancellationToken cancellationToken)
+    {
+        var entries = await RunAsync(db => db.HashGetAllAsync(hash), cancellationToken);
+        return entries.Select(e => Parse((string)e.Value!, typeInfo));
+    }
+
+    private async Task<string> AddAsync(RegistryEntryType type, string name, string json, CancellationToken cancellationToken)
+    {
+        var result = (long)await EvaluateAsync(AddScript, type, [name, json], cancellationToken);
+        return result switch
+        {
+            Taken => throw new McpAlreadyExistsException(name, type, type),
+            TakenByOtherType => throw new McpAlreadyExistsException(name, Other(type), type),
+            _ => FormatVersion(result),
+        };
+    }
+
+    private async Task<string> UpdateAsync(RegistryEntryType type, string name, string? expectedVersion, string json, CancellationToken cancellationToken)
+    {
+        var result = (long)await EvaluateAsync(UpdateScript, type, [name, expectedVersion ?? "", json], cancellationToken);
+        ThrowOnRefusal(result, name, type);
+        return FormatVersion(result);
+    }
+
+    private async ValueTask DeleteAsync(RegistryEntryType type, string name, string? expectedVersion, CancellationToken cancellationToken)
+    {
+        var result = (long)await EvaluateAsync(DeleteScript, type, [name, expectedVersion ?? ""], cancellationToken);
+        ThrowOnRefusal(result, name, type);
+    }
+
+    private Task<RedisResult> EvaluateAsync(string script, RegistryEntryType type, RedisValue[] arguments, CancellationToken cancellationToken)
+    {
+        RedisKey[] keys = type == RegistryEntryType.Server ? [_definitions, _versionCounter, _virtualServers] : [_virtualServers, _versionCounter, _definitions];
+        return RunAsync(db => db.ScriptEvaluateAsync(script, keys, arguments), cancellationToken);
+    }
+
+    private static RegistryEntryType Other(RegistryEntryType type) =>
+        type == RegistryEntryType.Server ? RegistryEntryType.VirtualServer : RegistryEntryType.Server;
+
+    private static void ThrowOnRefusal(long result, string name, RegistryEntryType type)
     {
         switch (result)
         {
-            case NotFound: throw new McpNotFoundException(name);
-            case Stale: throw new McpVersionConflictException(name);
+            case NotFound: throw new McpNotFoundException(name, type);
+            case Stale: throw new McpVersionConflictException(name, type);
         }
     }
 
-    private static string Serialize(McpDefinition definition) =>
-        JsonSerializer.Serialize(definition, GatewayJson.Default.McpDefinition);
+    private static string Serialize<T>(T definition, JsonTypeInfo<T> typeInfo) => JsonSerializer.Serialize(definition, typeInfo);
 
-    private static StoredMcp Parse(string value)
+    private static (T Definition, string Version) Parse<T>(string value, JsonTypeInfo<T> typeInfo)
     {
         var separator = value.IndexOf(':', StringComparison.Ordinal);
-        var definition = JsonSerializer.Deserialize(value.AsSpan(separator + 1), GatewayJson.Default.McpDefinition)!;
-        return new StoredMcp(definition, value[..separator]);
+        return (JsonSerializer.Deserialize(value.AsSpan(separator + 1), typeInfo)!, value[..separator]);
     }
 
     private static string FormatVersion(long version) => version.ToString(CultureInfo.InvariantCulture);

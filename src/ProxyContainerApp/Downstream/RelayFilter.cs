@@ -74,7 +74,9 @@ internal abstract partial class RelayFilter(ILogger logger, StatelessBridge brid
         try
         {
             var result = await RelayAsync(request, new DownstreamCaller(context.Server, request), cancellationToken);
-            if (ResultShaper.SpeaksLatest(request, context.Server)) result = ResultShaper.ForLatest(result, request.Method, Caching);
+            result = ResultShaper.SpeaksLatest(request, context.Server)
+                ? ResultShaper.ForLatest(result, request.Method, Caching)
+                : ResultShaper.ForEarlier(result);
             reply = new JsonRpcResponse { Id = request.Id, Result = result };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

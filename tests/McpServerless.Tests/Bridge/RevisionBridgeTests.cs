@@ -25,7 +25,9 @@ public sealed class RevisionBridgeTests : IAsyncLifetime
     /// <summary>Asks the 2026-07-28 way (input-required results); the gateway negotiates that revision with it.</summary>
     private const string Modern = "modern";
 
-    private static readonly TimeSpan UpstreamTimeout = TimeSpan.FromSeconds(20);
+    // Generous: half of it bounds the server/discover probe, and a stdio child slow to start on a busy machine must not
+    // be taken for a server that ignores it (which would negotiate 2025-11-25).
+    private static readonly TimeSpan UpstreamTimeout = TimeSpan.FromSeconds(60);
 
     // The bridge's clock: a parked call's deadline and its state's expiry pass only when a test says so.
     private readonly FakeTimeProvider _bridgeTime = new(DateTimeOffset.UtcNow);
@@ -159,10 +161,33 @@ public sealed class RevisionBridgeTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_aggregate_bridges_per_routed_server()
+    public async Task A_2026_07_28_upstreams_input_required_result_passes_through_unchanged_and_the_gateway_holds_nothing()
+    {
+        const string tool = "test_input_required_result_elicitation";
+        var first = await CallAsync(tool, path: $"{Modern}/stream");
+
+        // The upstream's own key and state: the gateway parks nothing and keeps no upstream request open.
+        Assert.Equal("input_required", first["resultType"]!.GetValue<string>());
+        Assert.Equal(["user_name"], first["inputRequests"]!.AsObject().Select(p => p.Key));
+        Assert.Equal(0, await PendingAsync());
+        Assert.Equal(0, _gateway.Upstream(Modern).InFlight);
+
+        var state = first["requestState"]!.GetValue<string>();
+        var answer = new JsonObject { ["user_name"] = Answer("elicitation/create", null) };
+        // The upstream checks its own state; its refusal reaches the caller as it sent it.
+        var tampered = await CallAsync(tool, state[..^4] + "AAAA", answer, path: $"{Modern}/stream");
+        Assert.Equal(-32602, tampered["code"]!.GetValue<int>());
+        var done = await CallAsync(tool, state, answer, path: $"{Modern}/stream");
+        Assert.Equal("Hello, Alice!", done["content"]![0]!["text"]!.GetValue<string>());
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(ProxyHarness.SessionProtocol)]
+    public async Task The_aggregate_bridges_per_routed_server(string? clientRevision)
     {
         var asked = new List<string>();
-        await using var client = await _gateway.ConnectAsync("mcp", handlers: Answering(asked));
+        await using var client = await _gateway.ConnectAsync("mcp", protocolVersion: clientRevision, handlers: Answering(asked));
 
         var bridged = await client.CallToolAsync($"{Legacy}__test_input_required_result_elicitation");
         var passed = await client.CallToolAsync($"{Modern}__test_input_required_result_sampling");

@@ -13,13 +13,18 @@ namespace McpServerless.Proxy.Upstreams;
 /// upstream's notifications and server-to-client requests go.
 /// </summary>
 /// <remarks>
-/// The revision is the newest both sides support (the SDK asks <c>server/discover</c> and falls back to
-/// <c>initialize</c>), unless the definition pins one. A 2026-07-28 upstream is called statelessly: no session to keep,
-/// its input-required results handled by <see cref="InputRequiredRounds"/>, and each request carries its caller's
-/// capabilities rather than the gateway's (<see cref="UpstreamHop"/>), so the gateway advertises none on that hop.
+/// Unless the definition pins a revision, the gateway offers 2025-11-25 and, when the server refuses to initialize,
+/// asks <c>server/discover</c> for 2026-07-28. A server of both revisions thus gets a session: a stateless hop would
+/// take from the gateway's session callers what only a session carries (requests during a call from tools that ask
+/// the 2025-11-25 way, <c>logging/setLevel</c> and log messages, <c>resources/subscribe</c>), while the revision
+/// bridge serves stateless callers over a session fully. A 2026-07-28 upstream is called statelessly: no session to
+/// keep, its input-required results handled by <see cref="InputRequiredRounds"/>, and each request carries its
+/// caller's capabilities rather than the gateway's (<see cref="UpstreamHop"/>), so the gateway advertises none on that hop.
 /// </remarks>
 internal static class UpstreamClients
 {
+    /// <summary>The revision offered first when the definition pins none: the last with sessions.</summary>
+    public const string SessionRevision = "2025-11-25";
 
     private static readonly Implementation GatewayClientInfo = new()
     {
@@ -30,11 +35,25 @@ internal static class UpstreamClients
     /// <param name="onToolsChanged">Told of the upstream's <c>tools/list_changed</c>; must return at once (it runs in the client's read loop).</param>
     public static async Task<McpClient> ConnectAsync(UpstreamConnection connection, Action<JsonRpcNotification> onToolsChanged, CancellationToken cancellationToken)
     {
+        var pinned = connection.Model.Definition.ProtocolVersion;
+        try
+        {
+            return await ConnectAsync(connection, pinned ?? SessionRevision, onToolsChanged, cancellationToken);
+        }
+        catch (McpProtocolException) when (pinned is null && !cancellationToken.IsCancellationRequested)
+        {
+            // It answered initialize with an error: a server of 2026-07-28 alone, which server/discover finds.
+            return await ConnectAsync(connection, null, onToolsChanged, cancellationToken);
+        }
+    }
+
+    private static async Task<McpClient> ConnectAsync(UpstreamConnection connection, string? revision, Action<JsonRpcNotification> onToolsChanged, CancellationToken cancellationToken)
+    {
         var model = connection.Model;
         var transport = UpstreamTransports.Create(model.Definition, model.Timeout, model.MaxResponseBytes, connection.LoggerFactory, message => Observe(connection, message));
         try
         {
-            var options = Options(connection, onToolsChanged);
+            var options = Options(connection, revision, onToolsChanged);
             var client = await McpClient.CreateAsync(transport, options, connection.LoggerFactory, cancellationToken);
             // The SDK merges what the client advertises into every request's declared capabilities: on a stateless
             // hop those must be the caller's alone.
@@ -48,9 +67,9 @@ internal static class UpstreamClients
         }
     }
 
-    private static McpClientOptions Options(UpstreamConnection connection, Action<JsonRpcNotification> onToolsChanged) => new()
+    private static McpClientOptions Options(UpstreamConnection connection, string? revision, Action<JsonRpcNotification> onToolsChanged) => new()
     {
-        ProtocolVersion = connection.Model.Definition.ProtocolVersion,
+        ProtocolVersion = revision,
         // A server that ignores server/discover is asked to initialize once this passes; one that starts slowly (a
         // stdio child) must not be taken for one, so the probe has half the connect timeout.
         DiscoverProbeTimeout = connection.Model.Timeout / 2,

@@ -22,7 +22,7 @@ public sealed class RevisionBridgeTests : IAsyncLifetime
     /// <summary>Asks the 2025-11-25 way (requests during the call), pinned to that revision.</summary>
     private const string Legacy = "legacy";
 
-    /// <summary>Asks the 2026-07-28 way (input-required results); the gateway negotiates that revision with it.</summary>
+    /// <summary>Asks the 2026-07-28 way (input-required results), pinned to that revision (it also speaks 2025-11-25, which the gateway would prefer).</summary>
     private const string Modern = "modern";
 
     // Generous: half of it bounds the server/discover probe, and a stdio child slow to start on a busy machine must not
@@ -44,7 +44,7 @@ public sealed class RevisionBridgeTests : IAsyncLifetime
                 sp.GetRequiredService<Microsoft.AspNetCore.DataProtection.IDataProtectionProvider>(), "replica-test", _bridgeTime));
         });
         await _gateway.Admin.RegisterAsync(Conformance(Legacy, "requests") with { ProtocolVersion = "2025-11-25" });
-        await _gateway.Admin.RegisterAsync(Conformance(Modern, "results"));
+        await _gateway.Admin.RegisterAsync(Conformance(Modern, "results") with { ProtocolVersion = McpRevisions.Stateless });
         await _gateway.WaitConnectedAsync(Legacy);
         await _gateway.WaitConnectedAsync(Modern);
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using McpServerless.Tests.Infrastructure;
+using McpServerless.Model;
 using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
@@ -19,7 +20,7 @@ public sealed class ServerToClientRequestTests : IAsyncLifetime
     {
         _gateway = await GatewayHarness.StartAsync();
         await _gateway.Admin.RegisterAsync(TestServers.Stdio("tools", d => d with { ProtocolVersion = ProxyHarness.SessionProtocol }));
-        await _gateway.Admin.RegisterAsync(TestServers.Stdio("modern"));
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("modern", d => d with { ProtocolVersion = McpRevisions.Stateless }));
         await _gateway.WaitConnectedAsync("tools");
         await _gateway.WaitConnectedAsync("modern");
     }

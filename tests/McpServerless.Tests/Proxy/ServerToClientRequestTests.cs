@@ -20,7 +20,8 @@ public sealed class ServerToClientRequestTests : IAsyncLifetime
     {
         _gateway = await GatewayHarness.StartAsync();
         await _gateway.Admin.RegisterAsync(TestServers.Stdio("tools", d => d with { ProtocolVersion = ProxyHarness.SessionProtocol }));
-        await _gateway.Admin.RegisterAsync(TestServers.Stdio("modern", d => d with { ProtocolVersion = McpRevisions.Stateless }));
+        // Pinned, so it is asked server/discover, whose probe has half the timeout: generous for a stdio child on a busy machine.
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("modern", d => d with { ProtocolVersion = McpRevisions.Stateless, Timeout = TimeSpan.FromSeconds(60) }));
         await _gateway.WaitConnectedAsync("tools");
         await _gateway.WaitConnectedAsync("modern");
     }

@@ -12,7 +12,7 @@ namespace McpServerless.Proxy.Downstream;
 /// (<c>initialize</c>, <c>ping</c>, notifications) to the SDK. Every failure becomes a JSON-RPC error, and a
 /// client's <c>notifications/cancelled</c> reaches the upstream call.
 /// </summary>
-internal abstract partial class RelayFilter(ILogger logger)
+internal abstract partial class RelayFilter(ILogger logger, StatelessBridge bridge, CallerIdentity identity)
 {
     public static readonly IReadOnlySet<string> RelayedMethods = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -41,6 +41,9 @@ internal abstract partial class RelayFilter(ILogger logger)
         await next(context, cancellationToken);
     };
 
+    /// <summary>Who opened the session: per-server rules are applied to it on every request.</summary>
+    protected CallerIdentity Identity => identity;
+
     /// <summary>What the relay forwards to, for logs: a server name or the aggregate.</summary>
     protected abstract string Target { get; }
 
@@ -57,6 +60,15 @@ internal abstract partial class RelayFilter(ILogger logger)
     /// </summary>
     protected abstract Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller caller, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Relays one request to one upstream: through the revision bridge when a stateless caller meets a session-based
+    /// upstream (<see cref="StatelessBridge"/>), straight otherwise.
+    /// </summary>
+    protected async Task<JsonNode?> ForwardAsync(UpstreamConnection upstream, string method, JsonNode? parameters, DownstreamCaller caller, CancellationToken cancellationToken) =>
+        StatelessBridge.Applies(method, caller, upstream)
+            ? await bridge.RelayAsync(upstream, $"{Target}|{upstream.Name}", identity.Key, method, parameters, caller, cancellationToken)
+            : (await upstream.SendAsync(method, parameters, caller, cancellationToken)).Result;
+
     // The filter's server is bound to the request's transport, so a streamable-HTTP reply lands on its POST.
     private async Task AnswerAsync(MessageContext context, JsonRpcRequest request, CancellationToken cancellationToken)
     {
@@ -64,8 +76,10 @@ internal abstract partial class RelayFilter(ILogger logger)
         JsonRpcMessage reply;
         try
         {
-            var result = await RelayAsync(request, new DownstreamCaller(context.Server, VirtualServer), cancellationToken);
-            if (ResultShaper.SpeaksLatest(request, context.Server)) result = ResultShaper.ForLatest(result, request.Method, Caching);
+            var result = await RelayAsync(request, new DownstreamCaller(context.Server, request, VirtualServer), cancellationToken);
+            result = ResultShaper.SpeaksLatest(request, context.Server)
+                ? ResultShaper.ForLatest(result, request.Method, Caching)
+                : ResultShaper.ForEarlier(result);
             reply = new JsonRpcResponse { Id = request.Id, Result = result };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -13,7 +13,8 @@ namespace McpServerless.Proxy.Downstream;
 /// request, so an update that swaps the connection is seen at once; a session of an <c>isolateSessions</c> server
 /// uses its own <see cref="Isolated"/> connection instead.
 /// </summary>
-internal sealed class ServerRelay(string name, IUpstreamLookup upstreams, AccessPolicy policy, ILogger logger) : RelayFilter(logger)
+internal sealed class ServerRelay(string name, IUpstreamLookup upstreams, AccessPolicy policy, StatelessBridge bridge, CallerIdentity caller, ILogger logger)
+    : RelayFilter(logger, bridge, caller)
 {
     protected override string Target => name;
 
@@ -40,6 +41,6 @@ internal sealed class ServerRelay(string name, IUpstreamLookup upstreams, Access
             // The cached list is shared: a 2026-07-28 caller gets a copy to shape.
             return ResultShaper.SpeaksLatest(request, caller.Server) ? tools.DeepClone() : tools;
         }
-        return (await upstream.SendAsync(request.Method, request.Params, caller, cancellationToken)).Result;
+        return await ForwardAsync(upstream, request.Method, request.Params, caller, cancellationToken);
     }
 }

@@ -17,7 +17,8 @@ namespace McpServerless.Proxy.Downstream;
 /// Prompts are listed from the member servers and routed the same way; a resource URI goes to the server of the first
 /// resource selector matching it. The plan is looked up by name on each request, so an update is seen at once.
 /// </summary>
-internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IUpstreamLookup upstreams, AccessPolicy policy, ILogger logger) : RelayFilter(logger)
+internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IUpstreamLookup upstreams, AccessPolicy policy, StatelessBridge bridge, CallerIdentity caller, ILogger logger)
+    : RelayFilter(logger, bridge, caller)
 {
     private const string LoggingSetLevel = "logging/setLevel";
 
@@ -69,7 +70,7 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
         var exposed = request.Params?["name"].AsString() ?? "";
         if (!Tools(plan).Members.TryGet(exposed, out var member)) throw Missing(plan, MemberKind.Tool, exposed);
         request.Params!["name"] = member.UpstreamName;
-        return (await Upstream(member.Server).SendAsync(request.Method, request.Params, caller, cancellationToken)).Result;
+        return await ForwardAsync(Upstream(member.Server), request.Method, request.Params, caller, cancellationToken);
     }
 
     /// <param name="holder">The object whose <c>name</c> carries the exposed name (the params, or a completion's <c>ref</c>).</param>
@@ -80,7 +81,7 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
         if (!plan.Resolve(MemberKind.Prompt, s => lists.GetValueOrDefault(s)?.Keys).TryGet(exposed, out var member))
             throw Missing(plan, MemberKind.Prompt, exposed);
         holder!["name"] = member.UpstreamName;
-        return (await Upstream(member.Server).SendAsync(request.Method, request.Params, caller, cancellationToken)).Result;
+        return await ForwardAsync(Upstream(member.Server), request.Method, request.Params, caller, cancellationToken);
     }
 
     private async Task<JsonNode?> ByUriAsync(VirtualServerPlan plan, JsonRpcRequest request, string? uri, DownstreamCaller caller, CancellationToken cancellationToken)
@@ -88,7 +89,7 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
         if (uri is null) throw new McpProtocolException("The request names no resource URI.", McpErrorCode.InvalidParams);
         var server = plan.RouteResource(uri)
             ?? throw new McpProtocolException($"Resource not found: '{uri}' is not among the resources of virtual server '{name}'.", McpErrorCode.ResourceNotFound);
-        return (await Upstream(server).SendAsync(request.Method, request.Params, caller, cancellationToken)).Result;
+        return await ForwardAsync(Upstream(server), request.Method, request.Params, caller, cancellationToken);
     }
 
     /// <summary>Prompts, resources or resource templates: each member server's list, resolved, renamed and re-described.</summary>

@@ -64,17 +64,29 @@ internal sealed class CallerCalls(string server)
 
     /// <summary>
     /// The caller a server-to-client request is for. A shared connection carries no sign of which call caused it beyond
-    /// who is waiting: exactly one session with calls in flight is the one; none or several is a JSON-RPC error saying so.
+    /// who is waiting: exactly one session with calls in flight is the one; none or several is a JSON-RPC error saying
+    /// so. Calls parked by the revision bridge wait for their caller, not for the upstream, so they count only when no
+    /// other call is in flight.
     /// </summary>
     public IUpstreamCaller SoleCaller(string method)
     {
-        IUpstreamCaller? sole = null;
+        IUpstreamCaller? active = null, parked = null;
+        bool severalActive = false, severalParked = false;
         foreach (var call in _calls.Values)
         {
-            if (sole is null || SameSession(sole, call.Caller)) sole = call.Caller;
-            else throw new McpProtocolException($"The gateway cannot tell which of several client sessions using MCP server '{server}' this {method} is for.", McpErrorCode.InvalidRequest);
+            if (call.Caller.IsSuspended) Note(ref parked, ref severalParked, call.Caller);
+            else Note(ref active, ref severalActive, call.Caller);
         }
+        var (sole, several) = active is not null ? (active, severalActive) : (parked, severalParked);
+        if (several)
+            throw new McpProtocolException($"The gateway cannot tell which of several client sessions using MCP server '{server}' this {method} is for.", McpErrorCode.InvalidRequest);
         return sole ?? throw new McpProtocolException($"No client session is waiting on MCP server '{server}' to take this {method}.", McpErrorCode.InvalidRequest);
+    }
+
+    private static void Note(ref IUpstreamCaller? sole, ref bool several, IUpstreamCaller caller)
+    {
+        if (sole is null || SameSession(sole, caller)) sole = caller;
+        else several = true;
     }
 
     // Each request of a session has its own caller object; the session key says they are one client.

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using McpServerless.Bridge;
 
 namespace McpServerless.Metrics;
 
@@ -19,14 +20,22 @@ public sealed class GatewayMetrics
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
     private readonly TimeProvider _time;
+    private readonly PendingCallRegistry? _pendingCalls;
 
-    public GatewayMetrics(IMeterFactory meterFactory, TimeProvider time)
+    /// <param name="pendingCalls">The revision bridge's parked calls, on a host that relays (null on the Functions host).</param>
+    public GatewayMetrics(IMeterFactory meterFactory, TimeProvider time, PendingCallRegistry? pendingCalls = null)
     {
         _time = time;
+        _pendingCalls = pendingCalls;
         StartedAt = time.GetUtcNow();
         var meter = meterFactory.Create(MeterName);
         _requests = meter.CreateCounter<long>("mcp_gateway.requests", description: "HTTP requests handled by the gateway");
         _duration = meter.CreateHistogram<double>("mcp_gateway.request.duration", unit: "s", description: "HTTP request duration");
+        if (pendingCalls is not null)
+        {
+            meter.CreateObservableUpDownCounter("mcp_gateway.bridge.pending_calls", () => pendingCalls.Count,
+                description: "Upstream calls of stateless callers parked until the caller retries with the input asked for (the revision bridge)");
+        }
     }
 
     public DateTimeOffset StartedAt { get; }
@@ -73,6 +82,7 @@ public sealed class GatewayMetrics
             Routes = routes,
             Mcps = _byMcp.ToDictionary(p => p.Key, p => p.Value.Read(), StringComparer.Ordinal),
             Upstreams = _upstreams.ToDictionary(p => p.Key, p => p.Value.Read(), StringComparer.Ordinal),
+            PendingBridgedCalls = _pendingCalls?.Count ?? 0,
         };
     }
 
@@ -138,4 +148,10 @@ public sealed record MetricsSnapshot
     /// host without upstream connections (the Functions app).
     /// </summary>
     public IReadOnlyDictionary<string, UpstreamCallCounts> Upstreams { get; init; } = new Dictionary<string, UpstreamCallCounts>();
+
+    /// <summary>
+    /// Upstream calls of stateless (2026-07-28) callers parked until the caller retries with the input the upstream
+    /// asked for (the revision bridge); each holds an upstream request open. 0 on a host without upstream connections.
+    /// </summary>
+    public int PendingBridgedCalls { get; init; }
 }

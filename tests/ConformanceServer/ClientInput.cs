@@ -98,11 +98,16 @@ public sealed class ClientInputs(InputRequiredMode mode, IDataProtectionProvider
     private readonly ITimeLimitedDataProtector _protector =
         dataProtection.CreateProtector("McpServerless.ConformanceServer.RequestState").ToTimeLimitedDataProtector();
 
-    public ClientInput For<TParams>(RequestContext<TParams> context) where TParams : RequestParams => mode switch
-    {
-        InputRequiredMode.Results => new InputRequiredResults(context.Server, context.Params, Target(context), _protector),
-        _ => new ServerRequests(context.Server),
-    };
+    public ClientInput For<TParams>(RequestContext<TParams> context) where TParams : RequestParams =>
+        mode == InputRequiredMode.Results && TakesResults(context)
+            ? new InputRequiredResults(context.Server, context.Params, Target(context), _protector)
+            : new ServerRequests(context.Server);
+
+    // A server of both revisions asks each client its own way: a session of an earlier revision gets real requests, as
+    // the SDK would send them itself, but with the keys as hints (the SDK's own resolution drops them).
+    private static bool TakesResults<TParams>(RequestContext<TParams> context) where TParams : RequestParams =>
+        (context.JsonRpcRequest.Context?.ProtocolVersion ?? context.Server.NegotiatedProtocolVersion) is not { } version
+        || string.CompareOrdinal(version, "2026-07-28") >= 0;
 
     // What a state is good for: the request it was issued on (its method and the tool or prompt it names).
     private static string Target<TParams>(RequestContext<TParams> context) where TParams : RequestParams =>

@@ -30,7 +30,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
 
     // What a caller sees here depends on who it is, so nothing is public; the list is as fresh as its stalest server's.
     protected override CachePolicy Caching => new(
-        Usable(Caller.Principal).Values.Select(c => c.Model.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl).DefaultIfEmpty(TimeSpan.Zero).Min(), Public: false);
+        Usable(Identity.Principal).Values.Select(c => c.Model.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl).DefaultIfEmpty(TimeSpan.Zero).Min(), Public: false);
 
     protected override Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller server, CancellationToken cancellationToken) => request.Method switch
     {
@@ -53,11 +53,11 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
     /// The connected servers the caller of <paramref name="request"/> may use, by name: with OAuth, by the principal that
     /// request brought (a refreshed token's scopes), else by the one the session opened with.
     /// </summary>
-    private Dictionary<string, UpstreamConnection> Usable(JsonRpcRequest request) => Usable(request.Context?.User as OAuthPrincipal ?? Caller.Principal);
+    private Dictionary<string, UpstreamConnection> Usable(JsonRpcRequest request) => Usable(request.Context?.User as OAuthPrincipal ?? Identity.Principal);
 
     private Dictionary<string, UpstreamConnection> Usable(OAuthPrincipal? principal) =>
         upstreams.Connections
-            .Where(c => c.Session is not null && policy.Admits(Caller.Address, Caller.Token, principal, c.Model.AccessRule))
+            .Where(c => c.Session is not null && policy.Admits(Identity.Address, Identity.Token, principal, c.Model.AccessRule))
             .ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     private JsonNode ListTools(JsonRpcRequest request)
@@ -86,7 +86,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
             JsonNode? result;
             try
             {
-                result = (await server.SendAsync(connection, request.Method, request.Params?.DeepClone(), cancellationToken)).Result;
+                result = await ForwardAsync(connection, request.Method, request.Params?.DeepClone(), server, cancellationToken);
             }
             catch (Exception ex) when (ex is UpstreamException or McpProtocolException)
             {
@@ -116,21 +116,21 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
             throw new McpProtocolException($"Unknown name: '{exposed}'. Names on this endpoint are {{server}}{AggregateNaming.Separator}{{name}}.", McpErrorCode.InvalidParams);
 
         holder!["name"] = name;
-        return (await server.SendAsync(usable[target], request.Method, request.Params, cancellationToken)).Result;
+        return await ForwardAsync(usable[target], request.Method, request.Params, server, cancellationToken);
     }
 
     private async Task<JsonNode?> CallByUriAsync(JsonRpcRequest request, DownstreamCaller server, string? uri, CancellationToken cancellationToken)
     {
         var usable = Usable(request);
         if (uri is not null && _resourceOwners.TryGetValue(uri, out var ownerName) && usable.TryGetValue(ownerName, out var owner))
-            return (await server.SendAsync(owner, request.Method, request.Params, cancellationToken)).Result;
+            return await ForwardAsync(owner, request.Method, request.Params, server, cancellationToken);
 
         McpProtocolException? last = null;
         foreach (var connection in usable.Values.OrderBy(c => c.Name, StringComparer.Ordinal))
         {
             try
             {
-                var result = (await server.SendAsync(connection, request.Method, request.Params?.DeepClone(), cancellationToken)).Result;
+                var result = await ForwardAsync(connection, request.Method, request.Params?.DeepClone(), server, cancellationToken);
                 if (uri is not null) _resourceOwners[uri] = connection.Name;
                 return result;
             }
@@ -148,7 +148,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
         {
             try
             {
-                await server.SendAsync(connection, request.Method, request.Params?.DeepClone(), cancellationToken);
+                await ForwardAsync(connection, request.Method, request.Params?.DeepClone(), server, cancellationToken);
             }
             catch (Exception ex) when (ex is UpstreamException or McpProtocolException)
             {

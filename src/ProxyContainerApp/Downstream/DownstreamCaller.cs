@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using McpServerless.Model;
 using McpServerless.Proxy.Upstreams;
+using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 using ModelContextProtocol.Server;
 
@@ -10,34 +12,34 @@ namespace McpServerless.Proxy.Downstream;
 /// that request's own stream (a streamable-HTTP POST's answer stream), so progress and server-to-client requests
 /// reach the call that caused them.
 /// </summary>
-internal sealed class DownstreamCaller(McpServer server) : IUpstreamCaller
+internal sealed class DownstreamCaller(McpServer server, JsonRpcRequest request) : IUpstreamCaller
 {
     public McpServer Server => server;
 
-    /// <summary>The upstream this request was last sent to: on a routed call, the server that answered (or failed).</summary>
-    public string? Upstream { get; private set; }
+    /// <summary>
+    /// The upstream this request was last sent to (<see cref="RelayFilter.ForwardAsync"/> notes it): on a routed call,
+    /// the server that answered (or failed).
+    /// </summary>
+    public string? Upstream { get; set; }
 
     public string? SessionKey => server.SessionId;
 
-    public string? ProtocolVersion => server.NegotiatedProtocolVersion;
+    /// <summary>The request's own revision (2026-07-28 requests name theirs), else the session's.</summary>
+    public string? ProtocolVersion => request.Context?.ProtocolVersion ?? server.NegotiatedProtocolVersion;
 
     public ClientCapabilities? Capabilities => server.ClientCapabilities;
 
-    /// <summary>Relays the request to <paramref name="upstream"/> for this caller (see <see cref="UpstreamConnection.SendAsync"/>).</summary>
-    public Task<JsonRpcResponse> SendAsync(UpstreamConnection upstream, string method, JsonNode? parameters, CancellationToken cancellationToken)
-    {
-        Upstream = upstream.Name;
-        return upstream.SendAsync(method, parameters, this, cancellationToken);
-    }
+    public bool TakesInputRequiredResults => McpRevisions.IsStateless(ProtocolVersion);
 
     public ValueTask NotifyAsync(JsonRpcNotification notification, CancellationToken cancellationToken) =>
         new(server.SendMessageAsync(notification, cancellationToken));
 
-#pragma warning disable MCP9005 // Sampling is deprecated from 2026-07-28 on, but current for the session clients that get it.
-    public ValueTask<CreateMessageResult> SampleAsync(CreateMessageRequestParams request, CancellationToken cancellationToken) =>
-        server.SampleAsync(request, cancellationToken);
-#pragma warning restore MCP9005
-
-    public ValueTask<ElicitResult> ElicitAsync(ElicitRequestParams request, CancellationToken cancellationToken) =>
-        server.ElicitAsync(request, cancellationToken);
+    public async ValueTask<JsonNode?> AskAsync(string method, JsonNode? parameters, CancellationToken cancellationToken)
+    {
+        // A stateless request has no session to send requests on; its tool calls, prompts and reads are bridged
+        // instead (see StatelessBridge), so only a request of another method gets here.
+        if (server.SessionId is null)
+            throw new McpProtocolException($"This request is stateless (protocol {ProtocolVersion}) and cannot take {method}.", McpErrorCode.InvalidRequest);
+        return (await server.SendRequestAsync(new JsonRpcRequest { Method = method, Params = parameters }, cancellationToken)).Result;
+    }
 }

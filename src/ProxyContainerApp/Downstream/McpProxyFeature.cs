@@ -46,4 +46,13 @@ internal sealed class McpProxyFeature(SessionRoute route, CallerIdentity caller)
 /// validated principal, kept so every server's own rules can be applied per request. A later request of an aggregated
 /// session brings its own principal (<c>JsonRpcMessageContext.User</c>), which then counts instead.
 /// </summary>
-internal sealed record CallerIdentity(System.Net.IPAddress? Address, string Token, Security.OAuth.OAuthPrincipal? Principal);
+internal sealed record CallerIdentity(System.Net.IPAddress? Address, string Token, Security.OAuth.OAuthPrincipal? Principal)
+{
+    /// <summary>
+    /// Whom a caller's bridged calls belong to: its OAuth issuer and subject (so a refreshed token keeps them), else its
+    /// token's hash when it presented one, else its address — as <see cref="Security.AccessPolicy.CallerKeyOf"/> keys sessions.
+    /// </summary>
+    public string Key => Principal is { } principal
+        ? "principal:" + Security.TokenSet.CallerKey($"{principal.Issuer}\n{principal.Subject}")
+        : Security.TokenSet.CallerKey(Token) is { } hash ? $"token:{hash}" : $"address:{Address}";
+}

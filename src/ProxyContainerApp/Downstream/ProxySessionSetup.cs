@@ -21,9 +21,9 @@ namespace McpServerless.Proxy.Downstream;
 /// it presents the gateway with tools, prompts and resources of every server the caller may use (<see cref="AggregateRelay"/>).
 /// </summary>
 internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, AccessPolicy policy, DownstreamSessions sessions,
-    ProxyInstruments instruments, AuditLog audit, ILoggerFactory loggerFactory)
+    StatelessBridge bridge, ProxyInstruments instruments, AuditLog audit, ILoggerFactory loggerFactory)
 {
-    private readonly RelayServices _relayServices = new(loggerFactory.CreateLogger<RelayFilter>(), instruments, audit);
+    private readonly RelayServices _relayServices = new(loggerFactory.CreateLogger<RelayFilter>(), instruments, audit, bridge);
 
     private static readonly Implementation GatewayInfo = new()
     {

@@ -17,7 +17,8 @@ namespace McpServerless.Proxy.Downstream;
 /// <c>resources/read</c> leaves an audit entry, whatever its outcome.
 /// </summary>
 /// <param name="route">Where the session came in; its <see cref="McpPeer.Server"/> is the server a per-server route names.</param>
-internal abstract partial class RelayFilter(RelayServices services, McpPeer route, CallerIdentity caller)
+/// <param name="identity">Who opened the session.</param>
+internal abstract partial class RelayFilter(RelayServices services, McpPeer route, CallerIdentity identity)
 {
     public static readonly IReadOnlySet<string> RelayedMethods = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -30,7 +31,7 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
     };
 
     private readonly InFlightRequests _inFlight = new();
-    private readonly string? _clientAddress = caller.Address?.ToString();
+    private readonly string? _clientAddress = identity.Address?.ToString();
     private AuditCaller? _auditCaller;
     private string? _sessionTag;
 
@@ -50,14 +51,14 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
         else await next(context, cancellationToken);
     };
 
+    /// <summary>Who opened the session: per-server rules are applied to it on every request.</summary>
+    protected CallerIdentity Identity => identity;
+
     /// <summary>What the relay forwards to, for logs: a server name or the aggregate.</summary>
     protected abstract string Target { get; }
 
     /// <summary>The caching hints this endpoint's answers may carry (2026-07-28 callers only).</summary>
     protected abstract CachePolicy Caching { get; }
-
-    /// <summary>Who opened the session.</summary>
-    protected CallerIdentity Caller => caller;
 
     /// <summary>The audit log's name for this route (<see cref="AuditRoutes"/>).</summary>
     protected abstract string AuditRoute { get; }
@@ -65,10 +66,22 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
     /// <summary>
     /// Produces the result of a relayed request for <paramref name="caller"/>, the session that sent it. The result is
     /// the caller's alone (2026-07-28 callers get it shaped in place), except that a 2025-11-25 caller may be handed a
-    /// shared node, such as the cached tool list. Sends go through <see cref="DownstreamCaller.SendAsync"/>, which notes
-    /// the server a call went to.
+    /// shared node, such as the cached tool list. Sends go through <see cref="ForwardAsync"/>, which notes the server a
+    /// call went to.
     /// </summary>
     protected abstract Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller caller, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Relays one request to one upstream: through the revision bridge when a stateless caller meets a session-based
+    /// upstream (<see cref="StatelessBridge"/>), straight otherwise. The caller notes the upstream, for telemetry and audit.
+    /// </summary>
+    protected async Task<JsonNode?> ForwardAsync(UpstreamConnection upstream, string method, JsonNode? parameters, DownstreamCaller caller, CancellationToken cancellationToken)
+    {
+        caller.Upstream = upstream.Name;
+        return StatelessBridge.Applies(method, caller, upstream)
+            ? await services.Bridge.RelayAsync(upstream, $"{Target}|{upstream.Name}", identity.Key, method, parameters, caller, cancellationToken)
+            : (await upstream.SendAsync(method, parameters, caller, cancellationToken)).Result;
+    }
 
     // The filter's server is bound to the request's transport, so a streamable-HTTP reply lands on its POST.
     private async Task AnswerAsync(MessageContext context, JsonRpcRequest request, CancellationToken cancellationToken)
@@ -76,7 +89,7 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
         LogRelaying(services.Logger, request.Method, new SessionLogTag(context.Server.SessionId), Target);
         var operation = StartMeasuring(context, request, request.Method, ProxyInstruments.TargetOf(request.Method, request.Params));
         var audit = BeginAudit(request);
-        var downstream = new DownstreamCaller(context.Server);
+        var downstream = new DownstreamCaller(context.Server, request);
         var outcome = McpOutcome.Cancelled; // until an answer or a failure says otherwise: MCP sends none after a cancel
         long responseBytes = 0;
         try
@@ -87,7 +100,9 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
                 var result = await RelayAsync(request, downstream, cancellationToken);
                 outcome = McpOutcome.OfResult(result);
                 if (audit.IsRecording) responseBytes = JsonSize.Of(result);
-                if (ResultShaper.SpeaksLatest(request, context.Server)) result = ResultShaper.ForLatest(result, request.Method, Caching);
+                result = ResultShaper.SpeaksLatest(request, context.Server)
+                    ? ResultShaper.ForLatest(result, request.Method, Caching)
+                    : ResultShaper.ForEarlier(result);
                 reply = new JsonRpcResponse { Id = request.Id, Result = result };
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -167,7 +182,7 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
     {
         if (!services.Audit.IsEnabled || !AuditMethods.IsAudited(request.Method)) return default;
         // An OAuth caller is named by its subject, as the admin API names it; its token is not fingerprinted.
-        _auditCaller ??= caller.Principal is { } principal ? AuditCaller.From(caller.Address, [], principal.Name) : AuditCaller.From(caller.Address, caller.Token);
+        _auditCaller ??= identity.Principal is { } principal ? AuditCaller.From(identity.Address, [], principal.Name) : AuditCaller.From(identity.Address, identity.Token);
         return services.Audit.Begin(AuditRoute, _auditCaller, request.Method, route.Server, AuditTargetOf(request),
             JsonSize.Of(request.Params), request.Params?["arguments"]);
     }
@@ -257,4 +272,4 @@ internal sealed class InFlightRequests
 }
 
 /// <summary>What every relay needs besides its routing, shared by all sessions.</summary>
-internal sealed record RelayServices(ILogger Logger, ProxyInstruments Instruments, AuditLog Audit);
+internal sealed record RelayServices(ILogger Logger, ProxyInstruments Instruments, AuditLog Audit, StatelessBridge Bridge);

@@ -8,13 +8,15 @@ namespace McpServerless.Proxy.Downstream;
 /// <summary>
 /// Gives a relayed result the wire format of the revision its caller speaks. The SDK adds what 2026-07-28 requires
 /// to the results of its own handlers, but relayed results are upstream JSON that bypasses them (the upstream hop
-/// speaks 2025-11-25), so this type adds it: <c>resultType: "complete"</c> on every result, and the caching hints
+/// may speak 2025-11-25), so this type adds it: <c>resultType: "complete"</c> on every result, and the caching hints
 /// <c>ttlMs</c> and <c>cacheScope</c> on list and read results. Callers of earlier revisions get the upstream's
-/// JSON as it came: no copy, no re-serialisation.
+/// JSON without copy or re-serialisation, less those three fields when a 2026-07-28 upstream sent them.
 /// </summary>
 internal static class ResultShaper
 {
     private const string FirstStatelessRevision = "2026-07-28";
+
+    private static readonly string[] LatestOnlyFields = ["resultType", "ttlMs", "cacheScope"];
 
     /// <summary>Whether <paramref name="request"/> is answered in the 2026-07-28 format (a per-request version, or the session's).</summary>
     public static bool SpeaksLatest(JsonRpcRequest request, McpServer server) =>
@@ -32,7 +34,8 @@ internal static class ResultShaper
     public static JsonNode? ForLatest(JsonNode? result, string method, CachePolicy caching)
     {
         if (result is not JsonObject shaped) return result;
-        shaped.TryAdd("resultType", "complete");
+        // An input-required result (bridged, or a 2026-07-28 upstream's) is not the answer yet: nothing to cache.
+        if (!shaped.TryAdd("resultType", "complete") && shaped["resultType"].AsString() == "input_required") return shaped;
         if (!IsCacheable(method)) return shaped;
 
         if (method == RequestMethods.ToolsList)
@@ -48,6 +51,17 @@ internal static class ResultShaper
             if (!caching.Public || shaped["cacheScope"].AsString() is not ("public" or "private")) shaped["cacheScope"] = "private";
         }
         return shaped;
+    }
+
+    /// <summary>
+    /// Takes out of <paramref name="result"/> (changed in place) the fields a 2025-11-25 caller does not know, which a
+    /// 2026-07-28 upstream puts on its results. A result without them, such as the shared cached tool list, is left as is.
+    /// </summary>
+    public static JsonNode? ForEarlier(JsonNode? result)
+    {
+        if (result is JsonObject shaped)
+            foreach (var field in LatestOnlyFields) shaped.Remove(field);
+        return result;
     }
 
     /// <summary>

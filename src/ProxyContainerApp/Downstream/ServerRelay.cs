@@ -45,6 +45,6 @@ internal sealed class ServerRelay(string name, IUpstreamLookup upstreams, Access
             // The cached list is shared: a 2026-07-28 caller gets a copy to shape.
             return ResultShaper.SpeaksLatest(request, caller.Server) ? tools.DeepClone() : tools;
         }
-        return (await caller.SendAsync(upstream, request.Method, request.Params, cancellationToken)).Result;
+        return await ForwardAsync(upstream, request.Method, request.Params, caller, cancellationToken);
     }
 }

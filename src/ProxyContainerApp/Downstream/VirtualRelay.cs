@@ -72,7 +72,7 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
         var exposed = request.Params?["name"].AsString() ?? "";
         if (!Tools(plan).Members.TryGet(exposed, out var member)) throw Missing(plan, MemberKind.Tool, exposed);
         request.Params!["name"] = member.UpstreamName;
-        return (await caller.SendAsync(Upstream(member.Server), request.Method, request.Params, cancellationToken)).Result;
+        return await ForwardAsync(Upstream(member.Server), request.Method, request.Params, caller, cancellationToken);
     }
 
     /// <param name="holder">The object whose <c>name</c> carries the exposed name (the params, or a completion's <c>ref</c>).</param>
@@ -83,7 +83,7 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
         if (!plan.Resolve(MemberKind.Prompt, s => lists.GetValueOrDefault(s)?.Keys).TryGet(exposed, out var member))
             throw Missing(plan, MemberKind.Prompt, exposed);
         holder!["name"] = member.UpstreamName;
-        return (await caller.SendAsync(Upstream(member.Server), request.Method, request.Params, cancellationToken)).Result;
+        return await ForwardAsync(Upstream(member.Server), request.Method, request.Params, caller, cancellationToken);
     }
 
     private async Task<JsonNode?> ByUriAsync(VirtualServerPlan plan, JsonRpcRequest request, string? uri, DownstreamCaller caller, CancellationToken cancellationToken)
@@ -91,7 +91,7 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
         if (uri is null) throw new McpProtocolException("The request names no resource URI.", McpErrorCode.InvalidParams);
         var server = plan.RouteResource(uri)
             ?? throw new McpProtocolException($"Resource not found: '{uri}' is not among the resources of virtual server '{name}'.", McpErrorCode.ResourceNotFound);
-        return (await caller.SendAsync(Upstream(server), request.Method, request.Params, cancellationToken)).Result;
+        return await ForwardAsync(Upstream(server), request.Method, request.Params, caller, cancellationToken);
     }
 
     /// <summary>Prompts, resources or resource templates: each member server's list, resolved, renamed and re-described.</summary>
@@ -130,7 +130,7 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
                 JsonObject? page = null;
                 for (var pages = 0; pages < MaxPages; pages++)
                 {
-                    var result = (await caller.SendAsync(connection, method, page, cancellationToken)).Result;
+                    var result = await ForwardAsync(connection, method, page, caller, cancellationToken);
                     foreach (var item in (result?[listName] as JsonArray ?? []).OfType<JsonObject>())
                     {
                         if (item[key].AsString() is { } id) items.TryAdd(id, item);
@@ -154,7 +154,7 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
         {
             try
             {
-                await caller.SendAsync(connection, request.Method, request.Params?.DeepClone(), cancellationToken);
+                await ForwardAsync(connection, request.Method, request.Params?.DeepClone(), caller, cancellationToken);
             }
             catch (Exception ex) when (ex is UpstreamException or McpProtocolException)
             {

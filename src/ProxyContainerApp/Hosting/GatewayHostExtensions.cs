@@ -24,6 +24,7 @@ public static partial class GatewayHostExtensions
         var services = builder.Services;
         services.AddMcpProxy();
         services.AddMcpGatewayCore(builder.Configuration);
+        services.AddMcpGatewayBridge(builder.Configuration);
         services.AddGatewayTelemetry(builder.Configuration);
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ExplainHostRefusal);
         services.AddFrontDoor();

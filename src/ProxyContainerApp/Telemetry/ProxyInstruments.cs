@@ -111,8 +111,8 @@ public sealed class ProxyInstruments : IDisposable
     /// <summary>
     /// Tallies one <c>mcp.client.operation.duration</c> measurement of a request sent to an upstream server for
     /// <c>GET /admin/metrics</c>: a failure when its <c>error.type</c> is anything but a tool's own error or the
-    /// caller's cancellation. Requests the gateway passes to a downstream client (sampling, elicitation) carry the
-    /// server that asked, but are not calls to it.
+    /// caller's cancellation. Requests the gateway passes to a downstream client (sampling, elicitation, roots) carry
+    /// the server that asked, but are not calls to it.
     /// </summary>
     private static void TallyUpstreamCall(Instrument instrument, double seconds, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
     {
@@ -126,8 +126,8 @@ public sealed class ProxyInstruments : IDisposable
                 case McpConventions.ErrorType: errorType = value as string; break;
             }
         }
-#pragma warning disable MCP9005 // Sampling is deprecated from 2026-07-28 on, but current in the revision spoken upstream.
-        if (server is null || method is RequestMethods.SamplingCreateMessage or RequestMethods.ElicitationCreate) return;
+#pragma warning disable MCP9005 // Sampling and roots are deprecated from 2026-07-28 on, but current in the revision spoken upstream.
+        if (server is null || method is RequestMethods.SamplingCreateMessage or RequestMethods.ElicitationCreate or RequestMethods.RootsList) return;
 #pragma warning restore MCP9005
         ((GatewayMetrics)state!).RecordUpstreamCall(server, failed: errorType is not (null or AuditOutcomes.ToolError or AuditOutcomes.Cancelled),
             TimeSpan.FromSeconds(seconds));

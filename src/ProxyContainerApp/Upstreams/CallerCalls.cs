@@ -65,20 +65,32 @@ internal sealed class CallerCalls(string server)
 
     /// <summary>
     /// The caller a server-to-client request is for. A shared connection carries no sign of which call caused it beyond
-    /// who is waiting: exactly one session with calls in flight is the one; none or several is a JSON-RPC error saying so.
+    /// who is waiting: exactly one session with calls in flight is the one; none or several is a JSON-RPC error saying
+    /// so. Calls parked by the revision bridge wait for their caller, not for the upstream, so they count only when no
+    /// other call is in flight.
     /// </summary>
     public IUpstreamCaller SoleCaller(string method) => SoleCall(method).Caller;
 
     /// <summary>The call a server-to-client request is for (see <see cref="SoleCaller"/>): with several of one session in flight, any one of them.</summary>
     public Call SoleCall(string method)
     {
-        Call? sole = null;
+        Call? active = null, parked = null;
+        bool severalActive = false, severalParked = false;
         foreach (var call in _calls.Values)
         {
-            if (sole is null || SameSession(sole.Caller, call.Caller)) sole = call;
-            else throw new McpProtocolException($"The gateway cannot tell which of several client sessions using MCP server '{server}' this {method} is for.", McpErrorCode.InvalidRequest);
+            if (call.Caller.IsSuspended) Note(ref parked, ref severalParked, call);
+            else Note(ref active, ref severalActive, call);
         }
+        var (sole, several) = active is not null ? (active, severalActive) : (parked, severalParked);
+        if (several)
+            throw new McpProtocolException($"The gateway cannot tell which of several client sessions using MCP server '{server}' this {method} is for.", McpErrorCode.InvalidRequest);
         return sole ?? throw new McpProtocolException($"No client session is waiting on MCP server '{server}' to take this {method}.", McpErrorCode.InvalidRequest);
+    }
+
+    private static void Note(ref Call? sole, ref bool several, Call call)
+    {
+        if (sole is null || SameSession(sole.Caller, call.Caller)) sole = call;
+        else several = true;
     }
 
     // Each request of a session has its own caller object; the session key says they are one client.

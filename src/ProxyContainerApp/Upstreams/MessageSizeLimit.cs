@@ -22,6 +22,11 @@ internal sealed class MessageSizeLimitHandler(long maxBytes) : DelegatingHandler
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var response = await base.SendAsync(request, cancellationToken);
+        if (SseErrorBody.Applies(request, response))
+        {
+            response.Content = await SseErrorBody.AsJsonAsync(response.Content, cancellationToken);
+            return response;
+        }
         var original = response.Content;
         var limited = new StreamContent(new MessageSizeLimitedStream(await original.ReadAsStreamAsync(cancellationToken), maxBytes, failsRequest: request.Method == HttpMethod.Post));
         // Copied as they came, without parsing them or building a string array per header.

@@ -1,4 +1,7 @@
+using System.Diagnostics;
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using McpServerless.Model;
 using McpServerless.Proxy.Telemetry;
 using ModelContextProtocol;
@@ -9,17 +12,22 @@ namespace McpServerless.Proxy.Upstreams;
 
 /// <summary>
 /// Opens the SDK client of one connection: its transport (observed in arrival order, see
-/// <see cref="ObservedClientTransport"/>), what it advertises upstream, and where the upstream's notifications and
-/// server-to-client requests go.
+/// <see cref="ObservedClientTransport"/>), the revision it speaks, what it advertises upstream, and where the
+/// upstream's notifications and server-to-client requests go.
 /// </summary>
+/// <remarks>
+/// Unless the definition pins a revision, the gateway offers 2025-11-25 and, when the server refuses to initialize,
+/// asks <c>server/discover</c> for 2026-07-28. A server of both revisions thus gets a session: a stateless hop would
+/// take from the gateway's session callers what only a session carries (requests during a call from tools that ask
+/// the 2025-11-25 way, <c>logging/setLevel</c> and log messages, <c>resources/subscribe</c>), while the revision
+/// bridge serves stateless callers over a session fully. A 2026-07-28 upstream is called statelessly: no session to
+/// keep, its input-required results handled by <see cref="InputRequiredRounds"/>, and each request carries its
+/// caller's capabilities rather than the gateway's (<see cref="UpstreamHop"/>), so the gateway advertises none on that hop.
+/// </remarks>
 internal static class UpstreamClients
 {
-    /// <summary>
-    /// The gateway speaks the last session-based revision upstream: every current server supports it, a shared
-    /// long-lived connection wants a session anyway, and it skips the newer revision's discovery probe that some
-    /// servers answer in ways that leave them uninitialized.
-    /// </summary>
-    public const string ProtocolVersion = "2025-11-25";
+    /// <summary>The revision offered first when the definition pins none: the last with sessions.</summary>
+    public const string SessionRevision = "2025-11-25";
 
     private static readonly Implementation GatewayClientInfo = new()
     {
@@ -30,11 +38,30 @@ internal static class UpstreamClients
     /// <param name="onToolsChanged">Told of the upstream's <c>tools/list_changed</c>; must return at once (it runs in the client's read loop).</param>
     public static async Task<McpClient> ConnectAsync(UpstreamConnection connection, Action<JsonRpcNotification> onToolsChanged, CancellationToken cancellationToken)
     {
+        var pinned = connection.Model.Definition.ProtocolVersion;
+        try
+        {
+            return await ConnectAsync(connection, pinned ?? SessionRevision, onToolsChanged, cancellationToken);
+        }
+        catch (McpProtocolException) when (pinned is null && !cancellationToken.IsCancellationRequested)
+        {
+            // It answered initialize with an error: a server of 2026-07-28 alone, which server/discover finds.
+            return await ConnectAsync(connection, null, onToolsChanged, cancellationToken);
+        }
+    }
+
+    private static async Task<McpClient> ConnectAsync(UpstreamConnection connection, string? revision, Action<JsonRpcNotification> onToolsChanged, CancellationToken cancellationToken)
+    {
         var model = connection.Model;
         var transport = UpstreamTransports.Create(model.Definition, model.Timeout, model.MaxResponseBytes, model.Credential, connection.LoggerFactory, message => Observe(connection, message));
         try
         {
-            return await McpClient.CreateAsync(transport, Options(connection, onToolsChanged), connection.LoggerFactory, cancellationToken);
+            var options = Options(connection, revision, onToolsChanged);
+            var client = await McpClient.CreateAsync(transport, options, connection.LoggerFactory, cancellationToken);
+            // The SDK merges what the client advertises into every request's declared capabilities: on a stateless
+            // hop those must be the caller's alone.
+            if (McpRevisions.IsStateless(client.NegotiatedProtocolVersion)) options.Capabilities = new();
+            return client;
         }
         catch
         {
@@ -43,20 +70,25 @@ internal static class UpstreamClients
         }
     }
 
-    private static McpClientOptions Options(UpstreamConnection connection, Action<JsonRpcNotification> onToolsChanged) => new()
+    private static McpClientOptions Options(UpstreamConnection connection, string? revision, Action<JsonRpcNotification> onToolsChanged) => new()
     {
-        ProtocolVersion = ProtocolVersion,
+        ProtocolVersion = revision,
+        // A server that ignores server/discover is asked to initialize once this passes; one that starts slowly (a
+        // stdio child) must not be taken for one, so the probe has half the connect timeout.
+        DiscoverProbeTimeout = connection.Model.Timeout / 2,
         ClientInfo = GatewayClientInfo,
         Handlers = new McpClientHandlers
         {
-            // Setting these makes the SDK advertise sampling and (form) elicitation upstream; roots are per client
-            // and a shared connection has no one client to ask, so they are not advertised.
-#pragma warning disable MCP9005 // Sampling is deprecated from 2026-07-28 on, but current in the revision spoken upstream.
-            SamplingHandler = (request, _, cancellationToken) => AskCallerAsync(connection, RequestMethods.SamplingCreateMessage, request!,
-                c => c.Sampling is not null, new() { Sampling = new() }, caller => caller.SampleAsync(request!, cancellationToken)),
+            // Setting these makes the SDK advertise sampling, (form) elicitation and roots upstream: whether the caller
+            // of the call that asks can answer is checked when it asks.
+#pragma warning disable MCP9005 // Sampling and roots are deprecated from 2026-07-28 on, but current in 2025-11-25.
+            SamplingHandler = (request, _, cancellationToken) => AskCallerAsync(connection, RequestMethods.SamplingCreateMessage, request,
+                c => c.Sampling is not null, new() { Sampling = new() }, TypeInfo<CreateMessageRequestParams>(), TypeInfo<CreateMessageResult>(), cancellationToken),
+            RootsHandler = (request, cancellationToken) => AskCallerAsync(connection, RequestMethods.RootsList, request,
+                c => c.Roots is not null, new() { Roots = new() }, TypeInfo<ListRootsRequestParams>(), TypeInfo<ListRootsResult>(), cancellationToken),
 #pragma warning restore MCP9005
-            ElicitationHandler = (request, cancellationToken) => AskCallerAsync(connection, RequestMethods.ElicitationCreate, request!,
-                c => c.Elicitation is not null, new() { Elicitation = new() }, caller => caller.ElicitAsync(request!, cancellationToken)),
+            ElicitationHandler = (request, cancellationToken) => AskCallerAsync(connection, RequestMethods.ElicitationCreate, request,
+                c => c.Elicitation is not null, new() { Elicitation = new() }, TypeInfo<ElicitRequestParams>(), TypeInfo<ElicitResult>(), cancellationToken),
             NotificationHandlers =
             [
                 new(NotificationMethods.ToolListChangedNotification, (notification, _) =>
@@ -75,11 +107,13 @@ internal static class UpstreamClients
 
     /// <summary>
     /// Relays a server-to-client request to the caller waiting on this connection (see <see cref="CallerCalls.SoleCall"/>),
+    /// as raw JSON (the SDK hands the gateway typed params and wants a typed result, which are converted once here),
     /// measured on both hops: a SERVER span as the gateway receives it (its parent the upstream's <c>_meta</c> context,
     /// or else the call that caused it) and a CLIENT span as it passes it on, whose context replaces the upstream's.
     /// </summary>
-    private static async ValueTask<TResult> AskCallerAsync<TResult>(UpstreamConnection connection, string method, RequestParams request,
-        Func<ClientCapabilities, bool> supports, ClientCapabilities required, Func<IUpstreamCaller, ValueTask<TResult>> ask)
+    private static async ValueTask<TResult> AskCallerAsync<TParams, TResult>(UpstreamConnection connection, string method, TParams? request,
+        Func<ClientCapabilities, bool> supports, ClientCapabilities required, JsonTypeInfo<TParams> paramsType, JsonTypeInfo<TResult> resultType,
+        CancellationToken cancellationToken)
     {
         CallerCalls.Call? call = null;
         McpProtocolException? refusal = null;
@@ -91,35 +125,31 @@ internal static class UpstreamClients
         {
             refusal = ex;
         }
+        var parameters = request is null ? null : JsonSerializer.SerializeToNode(request, paramsType);
         var instruments = connection.Instruments;
-        var received = instruments.StartServer(method, null, Carrier(request.Meta), default, connection.Model.Peer,
+        var received = instruments.StartServer(method, null, parameters, default, connection.Model.Peer,
             connection.Session?.Client.NegotiatedProtocolVersion, connection.Session?.SessionTag, fallbackParent: call?.Origin ?? default);
         var outcome = McpOutcome.Ok;
         try
         {
             if (refusal is not null) throw refusal;
             var caller = call!.Caller;
-            var declared = caller.Capabilities is { } capabilities && supports(capabilities);
-            if (caller.SessionKey is null)
+            if (caller.Capabilities is not { } capabilities || !supports(capabilities))
             {
                 // A 2026-07-28 client that did not declare the capability gets the revision's own error, with its data.
-                if (!declared) throw new MissingRequiredClientCapabilityException(required, $"MCP server '{connection.Name}' needs the client capability for {method}, which this request did not declare.");
-                // That revision replaces these requests with multi-round-trip results, which a shared upstream cannot give.
-                throw new McpProtocolException($"The client session using MCP server '{connection.Name}' is stateless (protocol {caller.ProtocolVersion}) and cannot take {method}.", McpErrorCode.InvalidRequest);
-            }
-            if (!declared)
+                if (caller.SessionKey is null) throw new MissingRequiredClientCapabilityException(required, $"MCP server '{connection.Name}' needs the client capability for {method}, which this request did not declare.");
                 throw new McpProtocolException($"The client session using MCP server '{connection.Name}' does not support {method}.", McpErrorCode.InvalidRequest);
+            }
 
             // With nothing recording, the upstream's own _meta context goes on as it is; the ambient context here is the
             // connection's, not the caller's, so it must not stand in for a missing one.
-            if (received.Span is null) System.Diagnostics.Activity.Current = null;
-            var carrier = Carrier(request.Meta);
-            var sent = instruments.StartClient(method, null, ref carrier, McpPeer.DownstreamClient, caller.ProtocolVersion);
-            request.Meta = (JsonObject?)(carrier as JsonObject)?["_meta"]?.DeepClone();
+            if (received.Span is null) Activity.Current = null;
+            var sent = instruments.StartClient(method, null, ref parameters, McpPeer.DownstreamClient, caller.ProtocolVersion);
             var sentOutcome = McpOutcome.Ok;
+            JsonNode? answer;
             try
             {
-                return await ask(caller);
+                answer = await caller.AskAsync(method, parameters, cancellationToken);
             }
             catch (McpProtocolException ex)
             {
@@ -135,6 +165,7 @@ internal static class UpstreamClients
             {
                 sent.Complete(sentOutcome, connection.Name);
             }
+            return answer.Deserialize(resultType) ?? throw new McpProtocolException($"The client answered {method} with no result.", McpErrorCode.InternalError);
         }
         catch (McpProtocolException ex)
         {
@@ -152,8 +183,7 @@ internal static class UpstreamClients
         }
     }
 
-    // Trace context travels in _meta; the typed request keeps _meta apart from its params, so it is carried in a params-shaped copy.
-    private static JsonNode? Carrier(JsonObject? meta) => meta is null ? null : new JsonObject { ["_meta"] = meta.DeepClone() };
+    private static JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(T));
 
     // Runs in the SDK's read loop, in arrival order: progress is queued on its call before that call's response can
     // complete it, so a call forwards every update sent before its answer.
@@ -171,6 +201,7 @@ internal static class UpstreamClients
         }
         if (message is JsonRpcNotification { Method: NotificationMethods.ProgressNotification } progress)
             connection.Callers.TryRouteProgress(progress, connection.ReportProgressLost, connection.Stopping);
+        else if (connection.Session is { IsStateless: true }) InputRequiredRounds.Conceal(message);
         return message;
     }
 

@@ -101,8 +101,9 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     /// <summary>
     /// Sends a request upstream within the model's timeout, as raw JSON. A filtered tool is refused as unknown. For a
-    /// <paramref name="caller"/>, progress comes back to it alone and the upstream's sampling and elicitation requests
-    /// during the call may go to it.
+    /// <paramref name="caller"/>, progress comes back to it alone, the upstream's sampling, elicitation and roots
+    /// requests during the call may go to it, and a 2026-07-28 upstream's input-required results reach it as
+    /// <see cref="InputRequiredRounds"/> says.
     /// </summary>
     /// <exception cref="UpstreamException">The gateway could not complete the request (see <see cref="UpstreamError"/>).</exception>
     /// <exception cref="McpProtocolException">The upstream answered with a JSON-RPC error, or the tool is filtered.</exception>
@@ -119,7 +120,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         if (!lease.IsAcquired)
             throw new UpstreamException(UpstreamError.Overloaded, $"MCP server '{Name}' has too many requests in flight; try again shortly.");
 
-        StripHopMetadata(parameters);
+        UpstreamHop.Prepare(parameters, caller, session.IsStateless);
         var operation = _instruments.StartClient(method, ProxyInstruments.TargetOf(method, parameters), ref parameters, Model.Peer,
             session.Client.NegotiatedProtocolVersion, session.SessionTag);
         using var call = caller is null ? null : Callers.Begin(parameters, caller);
@@ -128,6 +129,11 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         try
         {
             var response = await session.Client.SendRequestAsync(new JsonRpcRequest { Method = method, Params = parameters }, timeout.Token);
+            if (session.IsStateless)
+            {
+                response = await InputRequiredRounds.CompleteAsync(response, parameters, caller,
+                    (retry, ct) => session.Client.SendRequestAsync(new JsonRpcRequest { Method = method, Params = retry }, ct), timeout.Token);
+            }
             outcome = McpOutcome.OfResult(response.Result);
             // Progress the upstream sent before its answer must reach the caller before the answer does.
             if (call is not null) await call.ProgressForwardedAsync();
@@ -209,19 +215,6 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         else if (seen.Session is not null) Volatile.Write(ref _connected, NewSignal());
         _observer.OnStatusChanged(this);
         if (!ReferenceEquals(seen.Session?.Tools, next.Session?.Tools)) _observer.OnToolsChanged(this);
-    }
-
-    /// <summary>
-    /// Removes the reserved <c>io.modelcontextprotocol/…</c> request metadata (protocol version, client info and
-    /// capabilities of 2026-07-28 requests): it describes the downstream hop, and the upstream hop has its own session.
-    /// </summary>
-    private static void StripHopMetadata(JsonNode? parameters)
-    {
-        if (parameters?["_meta"] is not JsonObject meta) return;
-        for (var i = meta.Count - 1; i >= 0; i--)
-        {
-            if (meta.GetAt(i).Key.StartsWith("io.modelcontextprotocol/", StringComparison.Ordinal)) meta.RemoveAt(i);
-        }
     }
 
     private static TaskCompletionSource<UpstreamSession> NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -15,6 +15,12 @@ public sealed record UpstreamSession(McpClient Client, Implementation? ServerInf
     private ToolsListing? _toolsResult;
     private string? _sessionTag;
 
+    /// <summary>
+    /// The upstream speaks 2026-07-28: it is called statelessly, answers with input-required results instead of asking
+    /// during a call, and tells changes only on a <c>subscriptions/listen</c> stream.
+    /// </summary>
+    public bool IsStateless { get; } = McpRevisions.IsStateless(Client.NegotiatedProtocolVersion);
+
     /// <summary>The <c>tools/list</c> result, serialized once per tool set: listing never goes upstream.</summary>
     public JsonNode ToolsResult => (_toolsResult is { } cached && ReferenceEquals(cached.Tools, Tools) ? cached : _toolsResult = new(Tools)).Result;
 

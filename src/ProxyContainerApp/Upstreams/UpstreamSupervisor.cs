@@ -94,7 +94,7 @@ internal sealed partial class UpstreamSupervisor(UpstreamConnection connection, 
             var session = new UpstreamSession(client, client.ServerInfo, client.ServerCapabilities, client.ServerInstructions,
                 await UpstreamSession.ListToolsAsync(client, Model.ToolFilter, timeout.Token));
             connection.Connected(session);
-            LogConnected(logger, Model.Name, session.Tools.Count);
+            LogConnected(logger, Model.Name, session.Tools.Count, client.NegotiatedProtocolVersion);
             return session;
         }
         catch
@@ -110,6 +110,7 @@ internal sealed partial class UpstreamSupervisor(UpstreamConnection connection, 
         using var monitoring = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var closed = session.Client.Completion;
         var health = Model.HealthCheckInterval is { } interval ? HealthCheckAsync(session, interval, monitoring.Token) : UntilStoppedAsync(monitoring.Token);
+        var listening = session.IsStateless ? UpstreamListen.RunAsync(connection, session, time, logger, monitoring.Token) : Task.CompletedTask;
         try
         {
             while (true)
@@ -128,6 +129,7 @@ internal sealed partial class UpstreamSupervisor(UpstreamConnection connection, 
         finally
         {
             await monitoring.CancelAsync();
+            await listening.ContinueWith(static _ => { }, TaskScheduler.Default);
         }
     }
 
@@ -176,8 +178,8 @@ internal sealed partial class UpstreamSupervisor(UpstreamConnection connection, 
         return "stopped";
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to MCP server {McpName} ({ToolCount} tools exposed)")]
-    private static partial void LogConnected(ILogger logger, string mcpName, int toolCount);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connected to MCP server {McpName} ({ToolCount} tools exposed, protocol {ProtocolVersion})")]
+    private static partial void LogConnected(ILogger logger, string mcpName, int toolCount, string? protocolVersion);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "MCP server {McpName} disconnected: {Reason}")]
     private static partial void LogDisconnected(ILogger logger, string mcpName, string reason);

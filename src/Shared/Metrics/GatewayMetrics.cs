@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using McpServerless.Bridge;
 
 namespace McpServerless.Metrics;
 
@@ -17,10 +18,13 @@ public sealed class GatewayMetrics
     private readonly ConcurrentDictionary<string, RequestTally> _byMcp = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, UpstreamTally> _upstreams = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
+    private readonly PendingCallRegistry? _pendingCalls;
 
-    public GatewayMetrics(TimeProvider time)
+    /// <param name="pendingCalls">The revision bridge's parked calls, on a host that relays (null on the Functions host).</param>
+    public GatewayMetrics(TimeProvider time, PendingCallRegistry? pendingCalls = null)
     {
         _time = time;
+        _pendingCalls = pendingCalls;
         StartedAt = time.GetUtcNow();
     }
 
@@ -63,6 +67,7 @@ public sealed class GatewayMetrics
             Routes = routes,
             Mcps = _byMcp.ToDictionary(p => p.Key, p => p.Value.Read(), StringComparer.Ordinal),
             Upstreams = _upstreams.ToDictionary(p => p.Key, p => p.Value.Read(), StringComparer.Ordinal),
+            PendingBridgedCalls = _pendingCalls?.Count ?? 0,
         };
     }
 
@@ -128,4 +133,10 @@ public sealed record MetricsSnapshot
     /// host without upstream connections (the Functions app).
     /// </summary>
     public IReadOnlyDictionary<string, UpstreamCallCounts> Upstreams { get; init; } = new Dictionary<string, UpstreamCallCounts>();
+
+    /// <summary>
+    /// Upstream calls of stateless (2026-07-28) callers parked until the caller retries with the input the upstream
+    /// asked for (the revision bridge); each holds an upstream request open. 0 on a host without upstream connections.
+    /// </summary>
+    public int PendingBridgedCalls { get; init; }
 }

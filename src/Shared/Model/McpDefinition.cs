@@ -89,4 +89,24 @@ public sealed record McpDefinition
     /// </summary>
     [JsonConverter(typeof(GoDurationJsonConverter))]
     public TimeSpan? ToolsCacheTtl { get; init; }
+
+    /// <summary>
+    /// The MCP revision the gateway speaks to this server (one of <see cref="McpRevisions.Known"/>). By default the
+    /// newest both sides support: the gateway asks <c>server/discover</c> and falls back to <c>initialize</c>. Pin it
+    /// for a server that answers the discovery probe badly, or to keep a server on its session-based revision. Not in
+    /// the original gateway.
+    /// </summary>
+    public string? ProtocolVersion { get; init; }
+}
+
+/// <summary>The MCP revisions (dates, which order as text) the gateway can speak to an upstream.</summary>
+public static class McpRevisions
+{
+    /// <summary>The first stateless revision: no sessions, per-request metadata, input-required results.</summary>
+    public const string Stateless = "2026-07-28";
+
+    public static readonly IReadOnlyList<string> Known = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", Stateless];
+
+    /// <summary>Whether <paramref name="version"/> is 2026-07-28 or later.</summary>
+    public static bool IsStateless(string? version) => version is not null && string.CompareOrdinal(version, Stateless) >= 0;
 }

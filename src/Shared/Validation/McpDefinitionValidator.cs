@@ -69,6 +69,8 @@ public static partial class McpDefinitionValidator
         CheckDuration(errors, "healthCheckInterval", definition.HealthCheckInterval, MinHealthCheckInterval);
         if (definition.ToolsCacheTtl is { } ttl && (ttl < TimeSpan.Zero || ttl > MaxDuration))
             errors.Add("toolsCacheTtl", $"toolsCacheTtl must be between 0 and {Serialization.GoDuration.Format(MaxDuration)}.");
+        if (definition.ProtocolVersion is { } version && !McpRevisions.Known.Contains(version))
+            errors.Add("protocolVersion", $"protocolVersion must be one of {string.Join(", ", McpRevisions.Known)}, or left out to negotiate the newest both sides support.");
         if (definition.MaxResponseBytes is < MinResponseBytes or > MaxResponseBytes)
             errors.Add("maxResponseBytes", $"maxResponseBytes must be between {MinResponseBytes} and {MaxResponseBytes}.");
         if (definition.MaxReconnects is < 0 or > 10_000)

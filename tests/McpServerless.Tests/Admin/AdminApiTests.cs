@@ -102,14 +102,14 @@ public abstract class AdminApiTests : IAsyncLifetime
     public async Task Invalid_definition_lists_every_invalid_field()
     {
         using var request = _gateway.AdminRequest(HttpMethod.Post, "admin/mcps",
-            Json("""{"name":"-bad name","transport":"sse","url":"ftp://example","timeout":"-1s","maxReconnects":-2,"allowedIPs":["10.0.0.0/99"],"healthCheckInterval":"10ms","toolsCacheTtl":"-5s"}"""));
+            Json("""{"name":"-bad name","transport":"sse","url":"ftp://example","timeout":"-1s","maxReconnects":-2,"allowedIPs":["10.0.0.0/99"],"healthCheckInterval":"10ms","toolsCacheTtl":"-5s","protocolVersion":"2099-01-01"}"""));
         using var response = await _gateway.Http.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         var errors = body.RootElement.GetProperty("errors");
-        foreach (var field in new[] { "name", "url", "timeout", "maxReconnects", "allowedIPs", "healthCheckInterval", "toolsCacheTtl" })
+        foreach (var field in new[] { "name", "url", "timeout", "maxReconnects", "allowedIPs", "healthCheckInterval", "toolsCacheTtl", "protocolVersion" })
             Assert.True(errors.TryGetProperty(field, out _), $"no error for {field}: {errors}");
     }
 

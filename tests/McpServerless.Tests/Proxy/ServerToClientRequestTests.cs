@@ -1,5 +1,6 @@
 using System.Text.Json;
 using McpServerless.Tests.Infrastructure;
+using McpServerless.Model;
 using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
@@ -7,7 +8,10 @@ using ModelContextProtocol.Protocol;
 
 namespace McpServerless.Tests.Proxy;
 
-/// <summary>An upstream's sampling and elicitation requests reach the client whose call caused them, over a shared connection.</summary>
+/// <summary>
+/// A 2025-11-25 upstream's sampling and elicitation requests reach the client whose call caused them, over a shared
+/// connection (the test server is pinned to that revision; a 2026-07-28 upstream asks with input-required results).
+/// </summary>
 public sealed class ServerToClientRequestTests : IAsyncLifetime
 {
     private GatewayHarness _gateway = null!;
@@ -15,8 +19,11 @@ public sealed class ServerToClientRequestTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _gateway = await GatewayHarness.StartAsync();
-        await _gateway.Admin.RegisterAsync(TestServers.Stdio("tools"));
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("tools", d => d with { ProtocolVersion = ProxyHarness.SessionProtocol }));
+        // Pinned, so it is asked server/discover, whose probe has half the timeout: generous for a stdio child on a busy machine.
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("modern", d => d with { ProtocolVersion = McpRevisions.Stateless, Timeout = TimeSpan.FromSeconds(60) }));
         await _gateway.WaitConnectedAsync("tools");
+        await _gateway.WaitConnectedAsync("modern");
     }
 
     public async Task DisposeAsync() => await _gateway.DisposeAsync();
@@ -74,16 +81,45 @@ public sealed class ServerToClientRequestTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_stateless_client_gets_a_clear_error()
+    public async Task A_stateless_client_is_asked_through_the_revision_bridge()
     {
+        string? asked = null;
         await using var client = await _gateway.ConnectAsync("tools/stream", handlers: new McpClientHandlers
         {
-            ElicitationHandler = (_, _) => ValueTask.FromResult(new ElicitResult { Action = "decline" }),
+            ElicitationHandler = (request, _) =>
+            {
+                asked = request?.Message;
+                return ValueTask.FromResult(new ElicitResult { Action = "accept", Content = new Dictionary<string, JsonElement> { ["answer"] = JsonSerializer.SerializeToElement("yes") } });
+            },
         });
 
-        var error = await CallForErrorAsync(client, "ask", new() { ["question"] = "Anyone there?" });
+        var result = await client.CallToolAsync("ask", new Dictionary<string, object?> { ["question"] = "Anyone there?" });
 
-        Assert.Contains("is stateless", error);
+        Assert.Equal("2026-07-28", client.NegotiatedProtocolVersion);
+        Assert.Equal("answer: yes", result.Text());
+        Assert.Equal("Anyone there?", asked);
+    }
+
+    [Fact]
+    public async Task With_a_2026_07_28_upstream_each_of_several_sessions_is_asked_its_own_question()
+    {
+        // Such an upstream answers each call with its own input-required result, so nothing needs guessing.
+        McpClientHandlers Answer(string name) => new()
+        {
+            ElicitationHandler = (request, _) => ValueTask.FromResult(new ElicitResult
+            {
+                Action = "accept",
+                Content = new Dictionary<string, JsonElement> { ["answer"] = JsonSerializer.SerializeToElement($"{name} heard '{request!.Message}'") },
+            }),
+        };
+        await using var alice = await _gateway.ConnectAsync("modern/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: Answer("alice"));
+        await using var bob = await _gateway.ConnectAsync("modern/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: Answer("bob"));
+
+        var answers = await Task.WhenAll(
+            alice.CallToolAsync("ask", new Dictionary<string, object?> { ["question"] = "one" }).AsTask(),
+            bob.CallToolAsync("ask", new Dictionary<string, object?> { ["question"] = "two" }).AsTask());
+
+        Assert.Equal(["answer: alice heard 'one'", "answer: bob heard 'two'"], answers.Select(a => a.Text()));
     }
 
     [Fact]

@@ -78,6 +78,22 @@ public sealed class CallerCallsTests
         Assert.Contains("several", error.Message);
     }
 
+    [Fact]
+    public void A_call_parked_for_its_caller_yields_to_one_in_flight_and_is_asked_only_when_alone()
+    {
+        var calls = new CallerCalls("srv");
+        var parked = new RecordingCaller(null) { IsSuspended = true };
+        using var waiting = calls.Begin(null, parked);
+        Assert.Same(parked, calls.SoleCaller("elicitation/create")); // alone: the parked call may ask again
+
+        var active = new RecordingCaller(null);
+        using (calls.Begin(null, active))
+            Assert.Same(active, calls.SoleCaller("elicitation/create")); // the parked call waits for its caller, not the upstream
+
+        using var another = calls.Begin(null, new RecordingCaller(null) { IsSuspended = true });
+        Assert.Contains("several", Assert.Throws<McpProtocolException>(() => calls.SoleCaller("elicitation/create")).Message);
+    }
+
     private static JsonRpcNotification Progress(string token, int progress) => new()
     {
         Method = NotificationMethods.ProgressNotification,
@@ -100,10 +116,8 @@ public sealed class CallerCallsTests
             return ValueTask.CompletedTask;
         }
 
-#pragma warning disable MCP9005 // Part of the interface; not exercised here.
-        public ValueTask<CreateMessageResult> SampleAsync(CreateMessageRequestParams request, CancellationToken cancellationToken) => throw new NotSupportedException();
-#pragma warning restore MCP9005
+        public bool IsSuspended { get; init; }
 
-        public ValueTask<ElicitResult> ElicitAsync(ElicitRequestParams request, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public ValueTask<JsonNode?> AskAsync(string method, JsonNode? parameters, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -173,6 +173,7 @@ public abstract class McpStoreContractTests : IAsyncLifetime
             ToolFilter = new ToolFilter { Allow = ["read_*", "list?"], Deny = ["read_secret"] },
             IsolateSessions = true,
             ToolsCacheTtl = TimeSpan.FromSeconds(20),
+            ProtocolVersion = "2025-11-25",
         };
         await Store.AddAsync(definition);
 

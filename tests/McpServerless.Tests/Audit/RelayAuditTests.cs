@@ -71,9 +71,7 @@ public sealed class RelayAuditTests
             await Assert.ThrowsAsync<McpProtocolException>(() => client.CallToolAsync("echo").AsTask()); // not a member under that name
         }
 
-        var entries = await Eventually.GetAsync(
-            async () => (await gateway.Admin.GetAuditAsync()).Entries.Where(e => e.Route != AuditRoutes.Admin).ToArray(),
-            e => e.Length == 2, "2 call entries");
+        var entries = await CallsAsync(gateway, server: null, 2);
         Assert.Equal(
             [("virtual:team", null, "echo", "-32602"), ("virtual:team", "files", "echo", AuditOutcomes.Ok)],
             entries.Select(e => (e.Route, e.Server, e.Tool, e.Outcome)));
@@ -124,9 +122,11 @@ public sealed class RelayAuditTests
         Assert.Equal("""{"a":2,"b":3}""", entries[1].Arguments?.GetRawText());
     }
 
-    // The server's registration through the admin API has its own entry (mcps/create); these are the calls.
-    private static async Task<AuditEntry[]> CallsAsync(GatewayHarness gateway, string server, int count) =>
+    // The server's registration through the admin API has its own entry (mcps/create); these are the calls, newest
+    // arrival first: an entry is written once its answer is sent, so the next call's may be written before it.
+    private static async Task<AuditEntry[]> CallsAsync(GatewayHarness gateway, string? server, int count) =>
         await Eventually.GetAsync(
-            async () => (await gateway.Admin.GetAuditAsync(new AuditQuery { Server = server })).Entries.Where(e => e.Route != AuditRoutes.Admin).ToArray(),
+            async () => (await gateway.Admin.GetAuditAsync(new AuditQuery { Server = server })).Entries
+                .Where(e => e.Route != AuditRoutes.Admin).OrderByDescending(e => e.Time).ToArray(),
             e => e.Length == count, $"{count} call entries");
 }

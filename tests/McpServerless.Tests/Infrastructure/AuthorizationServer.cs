@@ -67,7 +67,26 @@ public sealed class AuthorizationServer : IAsyncDisposable
     /// <param name="discovery"><c>oidc</c>, or <c>rfc8414</c> for a server that publishes only RFC 8414 metadata.</param>
     public static async Task<AuthorizationServer> StartAsync(string? issuer = null, string discovery = "oidc")
     {
-        var port = TestTools.FreeTcpPort();
+        // A free port can be taken by another process between the probe and node's bind: then the listener found is
+        // not this server (node exits with EADDRINUSE), its test endpoint does not answer, and a new port is tried.
+        for (var attempt = 1; ; attempt++)
+        {
+            AuthorizationServer? server = null;
+            try
+            {
+                server = await StartOnPortAsync(TestTools.FreeTcpPort(), issuer, discovery);
+                await server.TokensIssuedAsync(Agent);
+                return server;
+            }
+            catch (Exception) when (attempt < 3)
+            {
+                if (server is not null) await server.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task<AuthorizationServer> StartOnPortAsync(int port, string? issuer, string discovery)
+    {
         issuer ??= $"http://127.0.0.1:{port}";
         var config = Path.Combine(Path.GetTempPath(), $"oauth-server-{Guid.NewGuid():N}.json");
         var clients = new JsonArray([.. Clients.Select(c => (JsonNode)new JsonObject
@@ -108,7 +127,7 @@ public sealed class AuthorizationServer : IAsyncDisposable
         request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{client.Id}:{client.Secret}")));
         using var response = await _http.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, $"token request failed: {body}");
+        Assert.True(response.IsSuccessStatusCode, $"token request failed: {(int)response.StatusCode} {body}");
         return JsonNode.Parse(body)!["access_token"]!.GetValue<string>();
     }
 

@@ -92,9 +92,12 @@ public sealed class McpSpansAndMetricsTests
 
         var result = await client.CallToolAsync("remote__echo_meta");
 
-        var spans = await capture.SpansAsync(trace, s => s.Any(x => x.Kind == ActivityKind.Client && x.DisplayName == "tools/call echo_meta"));
-        var request = Assert.Single(spans, s => s.Kind == ActivityKind.Server && s.Source.Name == "Microsoft.AspNetCore" && s.ParentSpanId == callerSpan
-            && spans.Any(x => x.ParentSpanId == s.SpanId && x.DisplayName == "tools/call remote__echo_meta"));
+        // The SERVER span and the HTTP request's span end after the answer is sent, so they are waited for too.
+        static bool IsRequestOfCall(Activity s, Activity[] all) => s.Kind == ActivityKind.Server && s.Source.Name == "Microsoft.AspNetCore"
+            && all.Any(x => x.ParentSpanId == s.SpanId && x.DisplayName == "tools/call remote__echo_meta");
+        var spans = await capture.SpansAsync(trace, s => s.Any(x => x.Kind == ActivityKind.Client && x.DisplayName == "tools/call echo_meta")
+            && s.Any(x => IsRequestOfCall(x, s)));
+        var request = Assert.Single(spans, s => IsRequestOfCall(s, spans) && s.ParentSpanId == callerSpan);
         var server = Assert.Single(spans, s => s.DisplayName == "tools/call remote__echo_meta");
         var relayed = Assert.Single(spans, s => s.DisplayName == "tools/call echo_meta");
         Assert.Equal(request.SpanId, server.ParentSpanId); // no _meta context: the HTTP request's is the parent

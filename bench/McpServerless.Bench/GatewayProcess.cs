@@ -63,7 +63,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
         using var response = await _adminHttp.SendAsync(request);
         response.EnsureSuccessStatusCode();
         var line = (await response.Content.ReadAsStringAsync()).Split('\n')
-            .FirstOrDefault(l => l.StartsWith("mcp_gateway_sessions_active", StringComparison.Ordinal) && l.Contains($"mcp_server=\"{name}\"", StringComparison.Ordinal));
+            .FirstOrDefault(l => l.StartsWith("mcp_gateway_sessions_active", StringComparison.Ordinal) && l.Contains($"mcp_gateway_server=\"{name}\"", StringComparison.Ordinal));
         // name{labels} value [timestamp]
         return line is null ? null : (long)double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
     }

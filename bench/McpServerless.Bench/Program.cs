@@ -13,11 +13,17 @@ using ModelContextProtocol.Client;
 //   dotnet run -c Release --project bench/McpServerless.Bench -- [--quick] [--duration 10] [--sessions 1,8,32,128]
 //       [--warmup 3] [--repeat 3] [--only <name part>,<name part>] [--skip-peers] [--soak 300] [--session-scale 10000]
 //   dotnet run -c Release --project bench/McpServerless.Bench -- --audit-cost   (the audit log's share of a call, in-process)
+//   dotnet run -c Release --project bench/McpServerless.Bench -- --tracing-cost (spans, trace context and MCP metrics of a call, in-process)
 //   dotnet run -c Release --project bench/McpServerless.Bench -- --virtual-resolve   (a virtual server's compile, resolve and lookup)
 //   dotnet run -c Release --project bench/McpServerless.Bench -- --relay-cost   (bytes the gateway allocates per relayed call)
 if (args.Contains("--audit-cost"))
 {
     AuditCost.Print();
+    return;
+}
+if (args.Contains("--tracing-cost"))
+{
+    TracingCost.Print();
     return;
 }
 if (args.Contains("--virtual-resolve"))

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using McpServerless.Metrics;
 using Microsoft.AspNetCore.Http;
 
@@ -14,20 +13,19 @@ public sealed class MeteredAdminRequests(GatewayMetrics metrics)
     public async Task<IResult> RunAsync(string route, HttpRequest request, Func<HttpRequest, Task<IResult>> handler)
     {
         var routeName = $"{request.Method} /{route}";
-        var started = Stopwatch.GetTimestamp();
         try
         {
-            return new MeteredResult(await handler(request), routeName, started, metrics);
+            return new MeteredResult(await handler(request), routeName, metrics);
         }
         catch
         {
             // The worker turns an unhandled exception into a 500; count it as one.
-            metrics.RecordRequest(routeName, mcpName: null, StatusCodes.Status500InternalServerError, Stopwatch.GetElapsedTime(started));
+            metrics.RecordRequest(routeName, mcpName: null, StatusCodes.Status500InternalServerError);
             throw;
         }
     }
 
-    private sealed class MeteredResult(IResult inner, string routeName, long started, GatewayMetrics metrics) : IResult
+    private sealed class MeteredResult(IResult inner, string routeName, GatewayMetrics metrics) : IResult
     {
         public async Task ExecuteAsync(HttpContext httpContext)
         {
@@ -39,7 +37,7 @@ public sealed class MeteredAdminRequests(GatewayMetrics metrics)
             }
             finally
             {
-                metrics.RecordRequest(routeName, mcpName: null, statusCode, Stopwatch.GetElapsedTime(started));
+                metrics.RecordRequest(routeName, mcpName: null, statusCode);
             }
         }
     }

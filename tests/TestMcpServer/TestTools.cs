@@ -17,6 +17,9 @@ public sealed class TestTools
     [McpServerTool(Name = "echo"), Description("Returns the message.")]
     public static string Echo([Description("Text to echo")] string message) => message;
 
+    [McpServerTool(Name = "echo_meta"), Description("Returns the params._meta of its own request as JSON: what reached this server of the caller's trace context.")]
+    public static string EchoMeta(RequestContext<CallToolRequestParams> context) => context.Params?.Meta?.ToJsonString() ?? "{}";
+
     [McpServerTool(Name = "add"), Description("Adds two integers.")]
     public static int Add(int a, int b) => a + b;
 

@@ -42,6 +42,20 @@ resource publishers 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for 
   }
 }]
 
+// The gateway's dashboard in Azure Monitor, on the OpenTelemetry MCP metrics the proxy exports (see the README's Observability).
+resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
+  name: guid(insights.id, 'mcp-gateway-workbook')
+  location: location
+  tags: tags
+  kind: 'shared'
+  properties: {
+    displayName: 'MCP gateway'
+    category: 'workbook'
+    sourceId: insights.id
+    serializedData: loadTextContent('../workbooks/mcp-gateway.workbook.json')
+  }
+}
+
 // Names only: consumers read the connection string from the resource, so it never appears in deployment outputs.
 output logAnalyticsName string = workspace.name
 output applicationInsightsName string = insights.name

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using McpServerless.Audit;
 using McpServerless.Proxy.Management;
+using McpServerless.Proxy.Telemetry;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
 using McpServerless.Security.OAuth;
@@ -15,14 +17,16 @@ namespace McpServerless.Proxy.Downstream;
 /// URIs: a read goes to the server that listed the URI, or else to each server in turn until one has it. Every
 /// relayed method is dispatched here by name; one this type does not know is "method not found", never a guess.
 /// </summary>
-internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy policy, StatelessBridge bridge, CallerIdentity caller, ILogger logger)
-    : RelayFilter(logger, bridge, caller)
+internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy policy, CallerIdentity caller, RelayServices services)
+    : RelayFilter(services, McpPeer.Downstream(RelayRoutes.Aggregated, server: null), caller)
 {
     private const string LoggingSetLevel = "logging/setLevel";
 
     private readonly ConcurrentDictionary<string, string> _resourceOwners = new(StringComparer.Ordinal);
 
     protected override string Target => "(aggregate)";
+
+    protected override string AuditRoute => AuditRoutes.Aggregated;
 
     // What a caller sees here depends on who it is, so nothing is public; the list is as fresh as its stalest server's.
     protected override CachePolicy Caching => new(
@@ -144,7 +148,7 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
         {
             try
             {
-                await connection.SendAsync(request.Method, request.Params?.DeepClone(), server, cancellationToken);
+                await ForwardAsync(connection, request.Method, request.Params?.DeepClone(), server, cancellationToken);
             }
             catch (Exception ex) when (ex is UpstreamException or McpProtocolException)
             {

@@ -12,9 +12,15 @@ namespace McpServerless.Proxy.Downstream;
 /// that request's own stream (a streamable-HTTP POST's answer stream), so progress and server-to-client requests
 /// reach the call that caused them.
 /// </summary>
-internal sealed class DownstreamCaller(McpServer server, JsonRpcRequest request, string? virtualServer) : IUpstreamCaller
+internal sealed class DownstreamCaller(McpServer server, JsonRpcRequest request) : IUpstreamCaller
 {
     public McpServer Server => server;
+
+    /// <summary>
+    /// The upstream this request was last sent to (<see cref="RelayFilter.ForwardAsync"/> notes it): on a routed call,
+    /// the server that answered (or failed).
+    /// </summary>
+    public string? Upstream { get; set; }
 
     public string? SessionKey => server.SessionId;
 
@@ -22,8 +28,6 @@ internal sealed class DownstreamCaller(McpServer server, JsonRpcRequest request,
     public string? ProtocolVersion => request.Context?.ProtocolVersion ?? server.NegotiatedProtocolVersion;
 
     public ClientCapabilities? Capabilities => server.ClientCapabilities;
-
-    public string? VirtualServer => virtualServer;
 
     public bool TakesInputRequiredResults => McpRevisions.IsStateless(ProtocolVersion);
 

@@ -1,5 +1,8 @@
+using System.Diagnostics;
 using System.Text.Json;
+using McpServerless.Audit;
 using McpServerless.Proxy.Management;
+using McpServerless.Proxy.Telemetry;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
 using McpServerless.VirtualServers;
@@ -17,9 +20,10 @@ namespace McpServerless.Proxy.Downstream;
 /// its description as instructions, and the members it selects (<see cref="VirtualRelay"/>). On the aggregated endpoint
 /// it presents the gateway with tools, prompts and resources of every server the caller may use (<see cref="AggregateRelay"/>).
 /// </summary>
-internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, AccessPolicy policy, DownstreamSessions sessions, StatelessBridge bridge, ILoggerFactory loggerFactory)
+internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, AccessPolicy policy, DownstreamSessions sessions,
+    StatelessBridge bridge, ProxyInstruments instruments, AuditLog audit, ILoggerFactory loggerFactory)
 {
-    private readonly ILogger _relayLogger = loggerFactory.CreateLogger<RelayFilter>();
+    private readonly RelayServices _relayServices = new(loggerFactory.CreateLogger<RelayFilter>(), instruments, audit, bridge);
 
     private static readonly Implementation GatewayInfo = new()
     {
@@ -37,7 +41,7 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServer
             options.ServerInfo = upstream?.ServerInfo ?? GatewayInfo;
             options.Capabilities = upstream is null ? new ServerCapabilities() : Clone(upstream.Capabilities);
             options.ServerInstructions = upstream?.Instructions;
-            feature.Relay = new ServerRelay(connection.Name, upstreams, policy, bridge, feature.Caller, _relayLogger);
+            feature.Relay = new ServerRelay(connection.Name, upstreams, policy, _relayServices, feature.Caller);
             options.Filters.Message.IncomingFilters.Add(feature.Relay.Filter);
         }
         else if (feature.Virtual is { } plan)
@@ -51,7 +55,7 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServer
                 Resources = plan.SelectorsOf(MemberKind.Resource).Count > 0 ? new ResourcesCapability { ListChanged = true, Subscribe = true } : null,
             };
             options.ServerInstructions = plan.Definition.Description;
-            options.Filters.Message.IncomingFilters.Add(new VirtualRelay(plan.Name, virtualServers, upstreams, policy, bridge, feature.Caller, _relayLogger).Filter);
+            options.Filters.Message.IncomingFilters.Add(new VirtualRelay(plan.Name, virtualServers, upstreams, policy, _relayServices, feature.Caller).Filter);
         }
         else
         {
@@ -63,7 +67,7 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServer
                 Resources = new ResourcesCapability { ListChanged = true, Subscribe = true },
             };
             options.ServerInstructions = $"Tools and prompts of every server behind this gateway, named {{server}}{AggregateNaming.Separator}{{name}}.";
-            options.Filters.Message.IncomingFilters.Add(new AggregateRelay(upstreams, policy, bridge, feature.Caller, _relayLogger).Filter);
+            options.Filters.Message.IncomingFilters.Add(new AggregateRelay(upstreams, policy, feature.Caller, _relayServices).Filter);
         }
         return Task.CompletedTask;
     }
@@ -80,18 +84,38 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServer
         // Bound before anything is awaited: the SDK calls this as it creates the session, before its id reaches the client.
         using var slot = server.SessionId is not null ? feature.Slot : null;
         slot?.Bind(server.SessionId!);
-        // The current connection, not the one the session was admitted on: an update just before must not leave this
-        // session on the old definition, as it is not yet among the sessions an update ends.
-        if (feature.Relay is not { } relay || server.SessionId is null
-            || !upstreams.TryGet(name, out var shared) || !shared.Model.Definition.IsolateSessions)
+        var started = Stopwatch.GetTimestamp();
+        string? errorType = null;
+        try
         {
-            await sessions.RunAsync(name, server, cancellationToken);
-            return;
-        }
+            // The current connection, not the one the session was admitted on: an update just before must not leave this
+            // session on the old definition, as it is not yet among the sessions an update ends.
+            if (feature.Relay is not { } relay || server.SessionId is null
+                || !upstreams.TryGet(name, out var shared) || !shared.Model.Definition.IsolateSessions)
+            {
+                await sessions.RunAsync(name, server, cancellationToken);
+                return;
+            }
 
-        await using var isolated = upstreams.OpenIsolated(shared, new SessionObserver(server, cancellationToken));
-        relay.Isolated = isolated;
-        await sessions.RunAsync(name, server, cancellationToken);
+            await using var isolated = upstreams.OpenIsolated(shared, new SessionObserver(server, cancellationToken));
+            relay.Isolated = isolated;
+            await sessions.RunAsync(name, server, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            errorType = ex.GetType().FullName;
+            throw;
+        }
+        finally
+        {
+            // A stateless (2026-07-28) request has no session to measure.
+            if (server.SessionId is not null)
+            {
+                var route = name == DownstreamSessions.Aggregate ? McpPeer.Downstream(RelayRoutes.Aggregated, null)
+                    : feature.Virtual is not null ? McpPeer.DownstreamVirtual(name) : McpPeer.Downstream(RelayRoutes.Server, name);
+                instruments.RecordSession(route, server.NegotiatedProtocolVersion, Stopwatch.GetElapsedTime(started), errorType);
+            }
+        }
     }
 
     // Sessions must not share (and the SDK may adjust) the upstream's capability object.

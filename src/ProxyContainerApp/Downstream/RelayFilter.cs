@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
+using McpServerless.Audit;
+using McpServerless.Proxy.Telemetry;
 using McpServerless.Proxy.Upstreams;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -10,9 +12,13 @@ namespace McpServerless.Proxy.Downstream;
 /// <summary>
 /// A session's incoming-message filter that answers the relayed methods itself and leaves everything else
 /// (<c>initialize</c>, <c>ping</c>, notifications) to the SDK. Every failure becomes a JSON-RPC error, and a
-/// client's <c>notifications/cancelled</c> reaches the upstream call.
+/// client's <c>notifications/cancelled</c> reaches the upstream call. Every request and notification is measured here
+/// (a SERVER span and <c>mcp.server.operation.duration</c>), and every <c>tools/call</c>, <c>prompts/get</c> and
+/// <c>resources/read</c> leaves an audit entry, whatever its outcome.
 /// </summary>
-internal abstract partial class RelayFilter(ILogger logger, StatelessBridge bridge, CallerIdentity identity)
+/// <param name="route">Where the session came in; its <see cref="McpPeer.Server"/> is the server a per-server route names.</param>
+/// <param name="identity">Who opened the session.</param>
+internal abstract partial class RelayFilter(RelayServices services, McpPeer route, CallerIdentity identity)
 {
     public static readonly IReadOnlySet<string> RelayedMethods = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -25,6 +31,9 @@ internal abstract partial class RelayFilter(ILogger logger, StatelessBridge brid
     };
 
     private readonly InFlightRequests _inFlight = new();
+    private readonly string? _clientAddress = identity.Address?.ToString();
+    private AuditCaller? _auditCaller;
+    private string? _sessionTag;
 
     public McpMessageHandler Filter(McpMessageHandler next) => async (context, cancellationToken) =>
     {
@@ -38,7 +47,8 @@ internal abstract partial class RelayFilter(ILogger logger, StatelessBridge brid
                 _inFlight.Cancel(cancelled);
                 break;
         }
-        await next(context, cancellationToken);
+        if (context.JsonRpcMessage is JsonRpcRequest or JsonRpcNotification) await PassMeasuredAsync(next, context, cancellationToken);
+        else await next(context, cancellationToken);
     };
 
     /// <summary>Who opened the session: per-server rules are applied to it on every request.</summary>
@@ -47,58 +57,143 @@ internal abstract partial class RelayFilter(ILogger logger, StatelessBridge brid
     /// <summary>What the relay forwards to, for logs: a server name or the aggregate.</summary>
     protected abstract string Target { get; }
 
-    /// <summary>The virtual server this relay serves, for telemetry; null for a server's endpoint or the aggregate.</summary>
-    protected virtual string? VirtualServer => null;
-
     /// <summary>The caching hints this endpoint's answers may carry (2026-07-28 callers only).</summary>
     protected abstract CachePolicy Caching { get; }
+
+    /// <summary>The audit log's name for this route (<see cref="AuditRoutes"/>).</summary>
+    protected abstract string AuditRoute { get; }
 
     /// <summary>
     /// Produces the result of a relayed request for <paramref name="caller"/>, the session that sent it. The result is
     /// the caller's alone (2026-07-28 callers get it shaped in place), except that a 2025-11-25 caller may be handed a
-    /// shared node, such as the cached tool list.
+    /// shared node, such as the cached tool list. Sends go through <see cref="ForwardAsync"/>, which notes the server a
+    /// call went to.
     /// </summary>
     protected abstract Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller caller, CancellationToken cancellationToken);
 
     /// <summary>
     /// Relays one request to one upstream: through the revision bridge when a stateless caller meets a session-based
-    /// upstream (<see cref="StatelessBridge"/>), straight otherwise.
+    /// upstream (<see cref="StatelessBridge"/>), straight otherwise. The caller notes the upstream, for telemetry and audit.
     /// </summary>
-    protected async Task<JsonNode?> ForwardAsync(UpstreamConnection upstream, string method, JsonNode? parameters, DownstreamCaller caller, CancellationToken cancellationToken) =>
-        StatelessBridge.Applies(method, caller, upstream)
-            ? await bridge.RelayAsync(upstream, $"{Target}|{upstream.Name}", identity.Key, method, parameters, caller, cancellationToken)
+    protected async Task<JsonNode?> ForwardAsync(UpstreamConnection upstream, string method, JsonNode? parameters, DownstreamCaller caller, CancellationToken cancellationToken)
+    {
+        caller.Upstream = upstream.Name;
+        return StatelessBridge.Applies(method, caller, upstream)
+            ? await services.Bridge.RelayAsync(upstream, $"{Target}|{upstream.Name}", identity.Key, method, parameters, caller, cancellationToken)
             : (await upstream.SendAsync(method, parameters, caller, cancellationToken)).Result;
+    }
 
     // The filter's server is bound to the request's transport, so a streamable-HTTP reply lands on its POST.
     private async Task AnswerAsync(MessageContext context, JsonRpcRequest request, CancellationToken cancellationToken)
     {
-        LogRelaying(logger, request.Method, new SessionLogTag(context.Server.SessionId), Target);
-        JsonRpcMessage reply;
+        LogRelaying(services.Logger, request.Method, new SessionLogTag(context.Server.SessionId), Target);
+        var operation = StartMeasuring(context, request, request.Method, ProxyInstruments.TargetOf(request.Method, request.Params));
+        var audit = BeginAudit(request);
+        var downstream = new DownstreamCaller(context.Server, request);
+        var outcome = McpOutcome.Cancelled; // until an answer or a failure says otherwise: MCP sends none after a cancel
+        long responseBytes = 0;
         try
         {
-            var result = await RelayAsync(request, new DownstreamCaller(context.Server, request, VirtualServer), cancellationToken);
-            result = ResultShaper.SpeaksLatest(request, context.Server)
-                ? ResultShaper.ForLatest(result, request.Method, Caching)
-                : ResultShaper.ForEarlier(result);
-            reply = new JsonRpcResponse { Id = request.Id, Result = result };
+            JsonRpcMessage reply;
+            try
+            {
+                var result = await RelayAsync(request, downstream, cancellationToken);
+                outcome = McpOutcome.OfResult(result);
+                if (audit.IsRecording) responseBytes = JsonSize.Of(result);
+                result = ResultShaper.SpeaksLatest(request, context.Server)
+                    ? ResultShaper.ForLatest(result, request.Method, Caching)
+                    : ResultShaper.ForEarlier(result);
+                reply = new JsonRpcResponse { Id = request.Id, Result = result };
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return; // The caller cancelled; MCP says no response follows.
+            }
+            catch (McpProtocolException ex)
+            {
+                outcome = McpOutcome.JsonRpcError((int)ex.ErrorCode, ex.Message, answering: true, refused: ex is ToolFilteredException);
+                var (code, data) = (ex.ErrorCode, ErrorData(ex));
+                if (ResultShaper.SpeaksLatest(request, context.Server)) (code, data) = ResultShaper.ErrorForLatest(request, code, data);
+                reply = Error(request, code, ex.Message, data);
+            }
+            catch (UpstreamException ex)
+            {
+                LogFailed(services.Logger, request.Method, new SessionLogTag(context.Server.SessionId), Target, ex.Message);
+                outcome = McpOutcome.GatewayFailure(ex.Outcome, ex.Message, answering: true, refused: ex.Error == UpstreamError.Overloaded);
+                reply = Error(request, ex.Code, ex.Message);
+            }
+            catch (Exception ex)
+            {
+                // Not a failure the relay knows: the SDK answers it with an internal error.
+                outcome = McpOutcome.GatewayFailure(ex.GetType().FullName ?? "_OTHER", ex.Message, answering: true);
+                throw;
+            }
+            await context.Server.SendMessageAsync(reply, cancellationToken);
+        }
+        finally
+        {
+            var server = route.Server ?? (RoutesToOne(request.Method) ? downstream.Upstream : null);
+            operation.Complete(outcome, server);
+            audit.Complete(outcome.Audit, responseBytes, server, AuditTargetOf(request));
+        }
+    }
+
+    // The SDK answers these (initialize, ping) or takes them (notifications); they are measured all the same.
+    private async Task PassMeasuredAsync(McpMessageHandler next, MessageContext context, CancellationToken cancellationToken)
+    {
+        var message = context.JsonRpcMessage;
+        var operation = StartMeasuring(context, message, (message as JsonRpcRequest)?.Method ?? ((JsonRpcNotification)message).Method, target: null);
+        var outcome = McpOutcome.Ok;
+        try
+        {
+            await next(context, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            return; // The caller cancelled; MCP says no response follows.
+            outcome = McpOutcome.Cancelled;
+            throw;
         }
         catch (McpProtocolException ex)
         {
-            var (code, data) = (ex.ErrorCode, ErrorData(ex));
-            if (ResultShaper.SpeaksLatest(request, context.Server)) (code, data) = ResultShaper.ErrorForLatest(request, code, data);
-            reply = Error(request, code, ex.Message, data);
+            outcome = McpOutcome.JsonRpcError((int)ex.ErrorCode, ex.Message, answering: true);
+            throw;
         }
-        catch (UpstreamException ex)
+        catch (Exception ex)
         {
-            LogFailed(logger, request.Method, new SessionLogTag(context.Server.SessionId), Target, ex.Message);
-            reply = Error(request, ex.Code, ex.Message);
+            outcome = McpOutcome.GatewayFailure(ex.GetType().FullName ?? "_OTHER", ex.Message, answering: true);
+            throw;
         }
-        await context.Server.SendMessageAsync(reply, cancellationToken);
+        finally
+        {
+            operation.Complete(outcome);
+        }
     }
+
+    private McpOperation StartMeasuring(MessageContext context, JsonRpcMessage message, string method, string? target)
+    {
+        var session = context.Server;
+        var sessionTag = session.SessionId is { } id ? _sessionTag ??= SessionTags.Hash(id) : null;
+        var (parameters, requestId) = message is JsonRpcRequest request ? (request.Params, request.Id) : ((message as JsonRpcNotification)?.Params, default);
+        return services.Instruments.StartServer(method, target, parameters, requestId, route,
+            message.Context?.ProtocolVersion ?? session.NegotiatedProtocolVersion, sessionTag, _clientAddress);
+    }
+
+    private AuditScope BeginAudit(JsonRpcRequest request)
+    {
+        if (!services.Audit.IsEnabled || !AuditMethods.IsAudited(request.Method)) return default;
+        // An OAuth caller is named by its subject, as the admin API names it; its token is not fingerprinted.
+        _auditCaller ??= identity.Principal is { } principal ? AuditCaller.From(identity.Address, [], principal.Name) : AuditCaller.From(identity.Address, identity.Token);
+        return services.Audit.Begin(AuditRoute, _auditCaller, request.Method, route.Server, AuditTargetOf(request),
+            JsonSize.Of(request.Params), request.Params?["arguments"]);
+    }
+
+    // Read when the call ends too: on the aggregate and a virtual server, routing has by then put the upstream's own name in the params.
+    private static string? AuditTargetOf(JsonRpcRequest request) =>
+        request.Method == RequestMethods.ResourcesRead ? request.Params?["uri"].AsString() : ProxyInstruments.TargetOf(request.Method, request.Params);
+
+    // Lists and logging/setLevel on the aggregate or a virtual server go to every (member) server; these go to one.
+    private static bool RoutesToOne(string method) => method is RequestMethods.ToolsCall or RequestMethods.PromptsGet or RequestMethods.ResourcesRead
+        or RequestMethods.ResourcesSubscribe or RequestMethods.ResourcesUnsubscribe or RequestMethods.CompletionComplete;
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Relaying {Method} from session {Session} to {McpName}")]
     private static partial void LogRelaying(ILogger logger, string method, SessionLogTag session, string mcpName);
@@ -133,14 +228,10 @@ internal abstract partial class RelayFilter(ILogger logger, StatelessBridge brid
     }
 }
 
-/// <summary>
-/// A session as logs name it: the first 8 hex digits of the SHA-256 of its id, enough to follow one session through a
-/// log, computed only when a message is written. The id itself works as a credential, so it is never logged.
-/// </summary>
+/// <summary>A session as logs name it (<see cref="SessionTags"/>), computed only when a message is written.</summary>
 internal readonly struct SessionLogTag(string? sessionId)
 {
-    public override string ToString() => sessionId is null ? "(stateless)"
-        : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(sessionId)))[..8];
+    public override string ToString() => sessionId is null ? "(stateless)" : SessionTags.Hash(sessionId);
 }
 
 /// <summary>Requests being relayed for one session, so a client's <c>notifications/cancelled</c> reaches the upstream call.</summary>
@@ -179,3 +270,6 @@ internal sealed class InFlightRequests
         }
     }
 }
+
+/// <summary>What every relay needs besides its routing, shared by all sessions.</summary>
+internal sealed record RelayServices(ILogger Logger, ProxyInstruments Instruments, AuditLog Audit, StatelessBridge Bridge);

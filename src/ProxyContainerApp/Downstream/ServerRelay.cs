@@ -1,5 +1,7 @@
 using System.Text.Json.Nodes;
+using McpServerless.Audit;
 using McpServerless.Proxy.Management;
+using McpServerless.Proxy.Telemetry;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
 using ModelContextProtocol.Protocol;
@@ -13,10 +15,12 @@ namespace McpServerless.Proxy.Downstream;
 /// request, so an update that swaps the connection is seen at once; a session of an <c>isolateSessions</c> server
 /// uses its own <see cref="Isolated"/> connection instead.
 /// </summary>
-internal sealed class ServerRelay(string name, IUpstreamLookup upstreams, AccessPolicy policy, StatelessBridge bridge, CallerIdentity caller, ILogger logger)
-    : RelayFilter(logger, bridge, caller)
+internal sealed class ServerRelay(string name, IUpstreamLookup upstreams, AccessPolicy policy, RelayServices services, CallerIdentity caller)
+    : RelayFilter(services, McpPeer.Downstream(RelayRoutes.Server, name), caller)
 {
     protected override string Target => name;
+
+    protected override string AuditRoute => AuditRoutes.Server;
 
     protected override CachePolicy Caching => upstreams.TryGet(name, out var shared)
         ? new(shared.Model.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl, policy.AdmitsAnyone(shared.Model.AccessRule))

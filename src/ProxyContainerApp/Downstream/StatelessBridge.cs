@@ -153,8 +153,6 @@ internal sealed partial class StatelessBridge(PendingCallRegistry registry, Requ
         // The first request's: the state binds its retries to the same caller.
         public ClientCapabilities? Capabilities => first.Capabilities;
 
-        public string? VirtualServer => first.VirtualServer;
-
         public bool IsSuspended => _call.Task.IsCompletedSuccessfully && _call.Task.Result.Deadline is not null;
 
         // The upstream may ask before Start has returned the call.

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
+using McpServerless.Audit;
 using McpServerless.Proxy.Management;
+using McpServerless.Proxy.Telemetry;
 using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
 using McpServerless.VirtualServers;
@@ -17,8 +19,8 @@ namespace McpServerless.Proxy.Downstream;
 /// Prompts are listed from the member servers and routed the same way; a resource URI goes to the server of the first
 /// resource selector matching it. The plan is looked up by name on each request, so an update is seen at once.
 /// </summary>
-internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IUpstreamLookup upstreams, AccessPolicy policy, StatelessBridge bridge, CallerIdentity caller, ILogger logger)
-    : RelayFilter(logger, bridge, caller)
+internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IUpstreamLookup upstreams, AccessPolicy policy, RelayServices services, CallerIdentity caller)
+    : RelayFilter(services, McpPeer.DownstreamVirtual(name), caller)
 {
     private const string LoggingSetLevel = "logging/setLevel";
 
@@ -30,7 +32,7 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
 
     protected override string Target => name;
 
-    protected override string? VirtualServer => name;
+    protected override string AuditRoute { get; } = AuditRoutes.Virtual(name);
 
     // The list is as fresh as its stalest member server's; public only if the virtual server admits anyone.
     protected override CachePolicy Caching => catalog.TryGet(name, out var plan)
@@ -128,7 +130,7 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
                 JsonObject? page = null;
                 for (var pages = 0; pages < MaxPages; pages++)
                 {
-                    var result = (await connection.SendAsync(method, page, caller, cancellationToken)).Result;
+                    var result = await ForwardAsync(connection, method, page, caller, cancellationToken);
                     foreach (var item in (result?[listName] as JsonArray ?? []).OfType<JsonObject>())
                     {
                         if (item[key].AsString() is { } id) items.TryAdd(id, item);
@@ -152,7 +154,7 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
         {
             try
             {
-                await connection.SendAsync(request.Method, request.Params?.DeepClone(), caller, cancellationToken);
+                await ForwardAsync(connection, request.Method, request.Params?.DeepClone(), caller, cancellationToken);
             }
             catch (Exception ex) when (ex is UpstreamException or McpProtocolException)
             {

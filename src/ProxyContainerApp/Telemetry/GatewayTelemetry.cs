@@ -11,14 +11,19 @@ using OpenTelemetry.Trace;
 namespace McpServerless.Proxy.Telemetry;
 
 /// <summary>
-/// OpenTelemetry for the gateway: its own meter (requests per route and server, upstream calls per server and tool,
-/// connection state, reconnects, open sessions) and ASP.NET Core's built-in meters, scraped at <c>/metrics</c>
-/// (Prometheus text, admin access required). Setting the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> variable also
-/// exports metrics and traces (one span per relayed request) over OTLP; setting
+/// OpenTelemetry for the gateway: its meter and activity source (<see cref="ProxyInstruments"/>: MCP spans and
+/// durations by the OpenTelemetry MCP semantic conventions, connection state, reconnects, open sessions) and
+/// ASP.NET Core's built-in meters, scraped at <c>/metrics</c> (Prometheus text, admin access required). Setting the
+/// standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> variable also exports metrics and traces over OTLP; setting
 /// <c>APPLICATIONINSIGHTS_CONNECTION_STRING</c> exports them, and the logs, to Azure Monitor (Application Insights),
 /// authenticated with Entra ID when <c>APPLICATIONINSIGHTS_AUTHENTICATION_STRING</c> says <c>Authorization=AAD</c>
 /// (the deployment's setting: its Application Insights accepts no key).
 /// </summary>
+/// <remarks>
+/// Tracing is set up only when an exporter is: a tracer provider with nowhere to send spans would still record every
+/// request. Without one, trace context still crosses the gateway (<see cref="TraceContext.Inject"/>). A host that adds
+/// its own tracer provider (<c>services.AddOpenTelemetry().WithTracing(...)</c>) gets the gateway's sources too.
+/// </remarks>
 internal static class GatewayTelemetry
 {
     public const string ScrapePath = "/metrics";
@@ -27,20 +32,22 @@ internal static class GatewayTelemetry
     {
         services.AddSingleton<ProxyInstruments>();
         services.AddSingleton<GatewayGauges>();
+        services.ConfigureOpenTelemetryTracerProvider(tracing => tracing.AddSource(GatewayMetrics.MeterName, "Microsoft.AspNetCore"));
         var telemetry = services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("mcp-serverless"))
             .WithMetrics(metrics => metrics
                 .AddMeter(GatewayMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
-                .AddPrometheusExporter())
-            .WithTracing(tracing => tracing.AddSource(GatewayMetrics.MeterName, "Microsoft.AspNetCore"));
-        if (!string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-            telemetry.UseOtlpExporter();
-        if (configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"] is { Length: > 0 } connectionString)
+                .AddPrometheusExporter());
+        var otlp = !string.IsNullOrEmpty(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var azureMonitor = configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"] is { Length: > 0 };
+        if (otlp || azureMonitor) telemetry.WithTracing(_ => { });
+        if (otlp) telemetry.UseOtlpExporter();
+        if (azureMonitor)
         {
             var credential = AzureMonitorCredential(configuration["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"], configuration["AZURE_CLIENT_ID"]);
             telemetry.UseAzureMonitor(monitor =>
             {
-                monitor.ConnectionString = connectionString;
+                monitor.ConnectionString = configuration["APPLICATIONINSIGHTS_CONNECTION_STRING"];
                 monitor.Credential = credential;
             });
         }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using ModelContextProtocol;
@@ -26,7 +27,7 @@ internal sealed class CallerCalls(string server)
     {
         var number = Interlocked.Increment(ref _numbers);
         var original = parameters?["_meta"]?["progressToken"];
-        var call = new Call(this, number, caller, original?.DeepClone());
+        var call = new Call(this, number, caller, original?.DeepClone(), Activity.Current?.Context ?? default);
         _calls[number] = call;
         if (original is not null) parameters!["_meta"]!["progressToken"] = $"{ProgressTokenPrefix}{number}";
         return call;
@@ -68,14 +69,17 @@ internal sealed class CallerCalls(string server)
     /// so. Calls parked by the revision bridge wait for their caller, not for the upstream, so they count only when no
     /// other call is in flight.
     /// </summary>
-    public IUpstreamCaller SoleCaller(string method)
+    public IUpstreamCaller SoleCaller(string method) => SoleCall(method).Caller;
+
+    /// <summary>The call a server-to-client request is for (see <see cref="SoleCaller"/>): with several of one session in flight, any one of them.</summary>
+    public Call SoleCall(string method)
     {
-        IUpstreamCaller? active = null, parked = null;
+        Call? active = null, parked = null;
         bool severalActive = false, severalParked = false;
         foreach (var call in _calls.Values)
         {
-            if (call.Caller.IsSuspended) Note(ref parked, ref severalParked, call.Caller);
-            else Note(ref active, ref severalActive, call.Caller);
+            if (call.Caller.IsSuspended) Note(ref parked, ref severalParked, call);
+            else Note(ref active, ref severalActive, call);
         }
         var (sole, several) = active is not null ? (active, severalActive) : (parked, severalParked);
         if (several)
@@ -83,9 +87,9 @@ internal sealed class CallerCalls(string server)
         return sole ?? throw new McpProtocolException($"No client session is waiting on MCP server '{server}' to take this {method}.", McpErrorCode.InvalidRequest);
     }
 
-    private static void Note(ref IUpstreamCaller? sole, ref bool several, IUpstreamCaller caller)
+    private static void Note(ref Call? sole, ref bool several, Call call)
     {
-        if (sole is null || SameSession(sole, caller)) sole = caller;
+        if (sole is null || SameSession(sole.Caller, call.Caller)) sole = call;
         else several = true;
     }
 
@@ -93,12 +97,15 @@ internal sealed class CallerCalls(string server)
     private static bool SameSession(IUpstreamCaller a, IUpstreamCaller b) => ReferenceEquals(a, b) || (a.SessionKey is { } key && key == b.SessionKey);
 
     /// <summary>One call in flight: who it is for, its progress token, and the forwards queued for it (run one after another).</summary>
-    public sealed class Call(CallerCalls owner, long number, IUpstreamCaller caller, JsonNode? originalProgressToken) : IDisposable
+    public sealed class Call(CallerCalls owner, long number, IUpstreamCaller caller, JsonNode? originalProgressToken, ActivityContext origin) : IDisposable
     {
         private readonly Lock _progressOrder = new();
         private Task _progress = Task.CompletedTask;
 
         public IUpstreamCaller Caller { get; } = caller;
+
+        /// <summary>The span context the call was sent under (its CLIENT span), for what the upstream asks during it.</summary>
+        public ActivityContext Origin { get; } = origin;
 
         /// <summary>The caller's own progress token, or null when it asked for no progress.</summary>
         public JsonNode? OriginalProgressToken { get; } = originalProgressToken;

@@ -21,9 +21,6 @@ public interface IUpstreamCaller
     /// <summary>What the caller declared it can take (sampling, elicitation, roots), or null if unknown.</summary>
     ClientCapabilities? Capabilities { get; }
 
-    /// <summary>The virtual server the request came through, for telemetry tags; null when it came another way.</summary>
-    string? VirtualServer => null;
-
     /// <summary>
     /// The caller speaks 2026-07-28, so a 2026-07-28 upstream's input-required results reach it unchanged; a caller of
     /// an earlier revision is asked with real requests instead (see <see cref="InputRequiredRounds"/>).

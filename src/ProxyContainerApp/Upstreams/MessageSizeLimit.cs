@@ -101,15 +101,24 @@ internal sealed class MessageSizeLimitHandler(long maxBytes) : DelegatingHandler
 }
 
 /// <summary>
-/// The size of a message a stdio upstream sent, which the SDK reads whole before the gateway sees it: the raw JSON
-/// of each value the SDK parsed, plus names, walked only until the limit is passed.
+/// The size of a parsed message without writing it again: the raw JSON of each value the SDK parsed, plus names and
+/// punctuation (within a few bytes per member of the wire size). Used for a stdio upstream's messages, which the SDK
+/// reads whole before the gateway sees them, and for the audit log's byte counts.
 /// </summary>
 internal static class JsonSize
 {
+    /// <summary>True once the size passes <paramref name="limit"/>: the walk stops there.</summary>
     public static bool Exceeds(JsonNode? node, long limit)
     {
         var total = 0L;
         return Exceeds(node, limit, ref total);
+    }
+
+    public static long Of(JsonNode? node)
+    {
+        var total = 0L;
+        Exceeds(node, long.MaxValue, ref total);
+        return node is null ? 0 : total;
     }
 
     private static bool Exceeds(JsonNode? node, long limit, ref long total)

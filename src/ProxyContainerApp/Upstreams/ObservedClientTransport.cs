@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.Channels;
+using McpServerless.Proxy.Telemetry;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
@@ -27,8 +28,11 @@ internal sealed class ObservedClientTransport(IClientTransport inner, Func<JsonR
 
         public ChannelReader<JsonRpcMessage> MessageReader { get; } = new ObservedReader(session.MessageReader, observe);
 
-        public Task SendMessageAsync(JsonRpcMessage message, CancellationToken cancellationToken = default) =>
-            session.SendMessageAsync(message, cancellationToken);
+        public Task SendMessageAsync(JsonRpcMessage message, CancellationToken cancellationToken = default)
+        {
+            ProxyInstruments.RequestSending(message);
+            return session.SendMessageAsync(message, cancellationToken);
+        }
 
         public async ValueTask DisposeAsync()
         {

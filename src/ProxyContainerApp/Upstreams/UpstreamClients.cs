@@ -1,6 +1,9 @@
+using System.Diagnostics;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using McpServerless.Model;
+using McpServerless.Proxy.Telemetry;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -103,22 +106,81 @@ internal static class UpstreamClients
     };
 
     /// <summary>
-    /// Relays a server-to-client request to the caller waiting on this connection (see <see cref="CallerCalls.SoleCaller"/>),
-    /// as raw JSON: the SDK hands the gateway typed params and wants a typed result, which are converted once here.
+    /// Relays a server-to-client request to the caller waiting on this connection (see <see cref="CallerCalls.SoleCall"/>),
+    /// as raw JSON (the SDK hands the gateway typed params and wants a typed result, which are converted once here),
+    /// measured on both hops: a SERVER span as the gateway receives it (its parent the upstream's <c>_meta</c> context,
+    /// or else the call that caused it) and a CLIENT span as it passes it on, whose context replaces the upstream's.
     /// </summary>
     private static async ValueTask<TResult> AskCallerAsync<TParams, TResult>(UpstreamConnection connection, string method, TParams? request,
         Func<ClientCapabilities, bool> supports, ClientCapabilities required, JsonTypeInfo<TParams> paramsType, JsonTypeInfo<TResult> resultType,
         CancellationToken cancellationToken)
     {
-        var caller = connection.Callers.SoleCaller(method);
-        if (caller.Capabilities is not { } capabilities || !supports(capabilities))
+        CallerCalls.Call? call = null;
+        McpProtocolException? refusal = null;
+        try
         {
-            // A 2026-07-28 client that did not declare the capability gets the revision's own error, with its data.
-            if (caller.SessionKey is null) throw new MissingRequiredClientCapabilityException(required, $"MCP server '{connection.Name}' needs the client capability for {method}, which this request did not declare.");
-            throw new McpProtocolException($"The client session using MCP server '{connection.Name}' does not support {method}.", McpErrorCode.InvalidRequest);
+            call = connection.Callers.SoleCall(method);
         }
-        var answer = await caller.AskAsync(method, request is null ? null : JsonSerializer.SerializeToNode(request, paramsType), cancellationToken);
-        return answer.Deserialize(resultType) ?? throw new McpProtocolException($"The client answered {method} with no result.", McpErrorCode.InternalError);
+        catch (McpProtocolException ex)
+        {
+            refusal = ex;
+        }
+        var parameters = request is null ? null : JsonSerializer.SerializeToNode(request, paramsType);
+        var instruments = connection.Instruments;
+        var received = instruments.StartServer(method, null, parameters, default, connection.Model.Peer,
+            connection.Session?.Client.NegotiatedProtocolVersion, connection.Session?.SessionTag, fallbackParent: call?.Origin ?? default);
+        var outcome = McpOutcome.Ok;
+        try
+        {
+            if (refusal is not null) throw refusal;
+            var caller = call!.Caller;
+            if (caller.Capabilities is not { } capabilities || !supports(capabilities))
+            {
+                // A 2026-07-28 client that did not declare the capability gets the revision's own error, with its data.
+                if (caller.SessionKey is null) throw new MissingRequiredClientCapabilityException(required, $"MCP server '{connection.Name}' needs the client capability for {method}, which this request did not declare.");
+                throw new McpProtocolException($"The client session using MCP server '{connection.Name}' does not support {method}.", McpErrorCode.InvalidRequest);
+            }
+
+            // With nothing recording, the upstream's own _meta context goes on as it is; the ambient context here is the
+            // connection's, not the caller's, so it must not stand in for a missing one.
+            if (received.Span is null) Activity.Current = null;
+            var sent = instruments.StartClient(method, null, ref parameters, McpPeer.DownstreamClient, caller.ProtocolVersion);
+            var sentOutcome = McpOutcome.Ok;
+            JsonNode? answer;
+            try
+            {
+                answer = await caller.AskAsync(method, parameters, cancellationToken);
+            }
+            catch (McpProtocolException ex)
+            {
+                sentOutcome = McpOutcome.JsonRpcError((int)ex.ErrorCode, ex.Message, answering: false);
+                throw;
+            }
+            catch (Exception ex)
+            {
+                sentOutcome = ex is OperationCanceledException ? McpOutcome.Cancelled : McpOutcome.GatewayFailure(ex.GetType().FullName ?? "_OTHER", ex.Message, answering: false);
+                throw;
+            }
+            finally
+            {
+                sent.Complete(sentOutcome, connection.Name);
+            }
+            return answer.Deserialize(resultType) ?? throw new McpProtocolException($"The client answered {method} with no result.", McpErrorCode.InternalError);
+        }
+        catch (McpProtocolException ex)
+        {
+            outcome = McpOutcome.JsonRpcError((int)ex.ErrorCode, ex.Message, answering: true);
+            throw;
+        }
+        catch (Exception ex)
+        {
+            outcome = ex is OperationCanceledException ? McpOutcome.Cancelled : McpOutcome.GatewayFailure(ex.GetType().FullName ?? "_OTHER", ex.Message, answering: true);
+            throw;
+        }
+        finally
+        {
+            received.Complete(outcome);
+        }
     }
 
     private static JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(T));

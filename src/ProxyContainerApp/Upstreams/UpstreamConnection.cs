@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Threading.RateLimiting;
 using McpServerless.Model;
@@ -78,6 +77,8 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     internal CallerCalls Callers { get; }
 
+    internal ProxyInstruments Instruments => _instruments;
+
     internal ILoggerFactory LoggerFactory { get; }
 
     internal CancellationToken Stopping => _stopping.Token;
@@ -110,22 +111,21 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     {
         var tool = method == RequestMethods.ToolsCall ? parameters?["name"].AsString() : null;
         if (tool is not null && !Model.ToolFilter.Allows(tool))
-            throw new McpProtocolException($"Unknown tool: '{tool}'.", McpErrorCode.InvalidParams);
+            throw new ToolFilteredException(tool);
         var state = Volatile.Read(ref _state);
         var session = state.Session ?? throw new UpstreamException(UpstreamError.NotConnected,
             $"MCP server '{Name}' is not connected{(state.LastError is null ? "" : $": {state.LastError}")}.");
 
-        var virtualServer = caller?.VirtualServer;
-        using var activity = ProxyInstruments.StartUpstreamActivity(Name, method, tool, virtualServer);
         using var lease = await _concurrency.AcquireAsync(1, cancellationToken);
         if (!lease.IsAcquired)
             throw new UpstreamException(UpstreamError.Overloaded, $"MCP server '{Name}' has too many requests in flight; try again shortly.");
 
         UpstreamHop.Prepare(parameters, caller, session.IsStateless);
+        var operation = _instruments.StartClient(method, ProxyInstruments.TargetOf(method, parameters), ref parameters, Model.Peer,
+            session.Client.NegotiatedProtocolVersion, session.SessionTag);
         using var call = caller is null ? null : Callers.Begin(parameters, caller);
         using var timeout = LinkedCancellation.Start(cancellationToken, Model.Timeout);
-        var started = Stopwatch.GetTimestamp();
-        var outcome = "error";
+        var outcome = McpOutcome.Ok;
         try
         {
             var response = await session.Client.SendRequestAsync(new JsonRpcRequest { Method = method, Params = parameters }, timeout.Token);
@@ -134,31 +134,32 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
                 response = await InputRequiredRounds.CompleteAsync(response, parameters, caller,
                     (retry, ct) => session.Client.SendRequestAsync(new JsonRpcRequest { Method = method, Params = retry }, ct), timeout.Token);
             }
-            outcome = "ok";
+            outcome = McpOutcome.OfResult(response.Result);
             // Progress the upstream sent before its answer must reach the caller before the answer does.
             if (call is not null) await call.ProgressForwardedAsync();
             return response;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            outcome = "cancelled";
+            outcome = McpOutcome.Cancelled;
             throw;
         }
         catch (McpProtocolException ex)
         {
-            throw Model.Secrets.Reveals(ex.Message) ? new McpProtocolException(Model.Secrets.Redact(ex.Message), ex.ErrorCode) : ex;
+            var error = Model.Secrets.Reveals(ex.Message) ? new McpProtocolException(Model.Secrets.Redact(ex.Message), ex.ErrorCode) : ex;
+            outcome = McpOutcome.JsonRpcError((int)error.ErrorCode, error.Message, answering: false);
+            throw error;
         }
         catch (Exception ex)
         {
             var failure = UpstreamFailures.Classify(this, method, ex, timeout.IsCancellationRequested);
-            outcome = failure.Outcome;
+            outcome = McpOutcome.GatewayFailure(failure.Outcome, failure.Message, answering: false);
             if (failure.Error == UpstreamError.ResponseTooLarge) ReportOversized();
             throw failure;
         }
         finally
         {
-            _instruments.RecordRequest(Name, method, tool, virtualServer, outcome, Stopwatch.GetElapsedTime(started));
-            activity?.SetTag("outcome", outcome);
+            operation.Complete(outcome);
         }
     }
 

@@ -2,7 +2,7 @@ using ModelContextProtocol;
 
 namespace McpServerless.Proxy.Upstreams;
 
-/// <summary>Why the gateway could not complete a request upstream. Feeds both the caller's JSON-RPC error and the metric's outcome tag.</summary>
+/// <summary>Why the gateway could not complete a request upstream. Feeds both the caller's JSON-RPC error and the <c>error.type</c> of spans and metrics.</summary>
 public enum UpstreamError
 {
     /// <summary>The server is no longer registered.</summary>
@@ -27,6 +27,12 @@ public enum UpstreamError
     Failed,
 }
 
+/// <summary>
+/// A tool the server's <c>toolFilter</c> hides was called: the caller hears "Unknown tool", as if it did not exist; the
+/// audit log, for the operator, says the gateway refused it.
+/// </summary>
+public sealed class ToolFilteredException(string tool) : McpProtocolException($"Unknown tool: '{tool}'.", McpErrorCode.InvalidParams);
+
 /// <summary>A request the gateway could not complete upstream; becomes a JSON-RPC error for the caller.</summary>
 public sealed class UpstreamException(UpstreamError error, string message, Exception? inner = null) : Exception(message, inner)
 {
@@ -35,7 +41,7 @@ public sealed class UpstreamException(UpstreamError error, string message, Excep
     /// <summary>The JSON-RPC error code the caller gets: these are all the gateway's own failures, not the upstream's answers.</summary>
     public McpErrorCode Code => McpErrorCode.InternalError;
 
-    /// <summary>The outcome tag of metrics and spans.</summary>
+    /// <summary>The <c>error.type</c> of spans and metrics.</summary>
     public string Outcome => Error switch
     {
         UpstreamError.NotRegistered => "not_registered",

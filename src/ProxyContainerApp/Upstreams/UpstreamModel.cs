@@ -1,4 +1,5 @@
 using McpServerless.Model;
+using McpServerless.Proxy.Telemetry;
 using McpServerless.Proxy.Upstreams.Auth;
 using McpServerless.Security;
 using McpServerless.Storage;
@@ -29,6 +30,7 @@ public sealed class UpstreamModel
         AccessRule = McpAccessRule.From(Definition);
         ToolFilter = new ToolFilterMatcher(Definition.ToolFilter);
         Secrets = SecretRedactor.For(Definition);
+        Peer = McpPeer.Upstream(Definition);
     }
 
     public string Name => Definition.Name;
@@ -49,6 +51,9 @@ public sealed class UpstreamModel
 
     /// <summary>The definition's header and env values: an upstream may echo them in an error, which is kept, returned and logged without them.</summary>
     public SecretRedactor Secrets { get; }
+
+    /// <summary>What spans and metrics say of this upstream: its name, transport, address and port.</summary>
+    internal McpPeer Peer { get; }
 
     /// <summary>Bounds connecting and every request.</summary>
     public TimeSpan Timeout => Definition.Timeout ?? DefaultTimeout;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using McpServerless.Model;
+using McpServerless.Proxy.Telemetry;
 using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -12,6 +13,7 @@ public sealed record UpstreamSession(McpClient Client, Implementation? ServerInf
 {
     // Kept with the list it was made from: a copy made `with { Tools = ... }` after list_changed must not serve the old one.
     private ToolsListing? _toolsResult;
+    private string? _sessionTag;
 
     /// <summary>
     /// The upstream speaks 2026-07-28: it is called statelessly, answers with input-required results instead of asking
@@ -21,6 +23,9 @@ public sealed record UpstreamSession(McpClient Client, Implementation? ServerInf
 
     /// <summary>The <c>tools/list</c> result, serialized once per tool set: listing never goes upstream.</summary>
     public JsonNode ToolsResult => (_toolsResult is { } cached && ReferenceEquals(cached.Tools, Tools) ? cached : _toolsResult = new(Tools)).Result;
+
+    /// <summary>The <c>mcp.session.id</c> of this upstream session: a hash of its <c>Mcp-Session-Id</c>, computed once; null over stdio.</summary>
+    internal string? SessionTag => Client.SessionId is { } id ? _sessionTag ??= SessionTags.Hash(id) : null;
 
     /// <summary>The tools <paramref name="client"/>'s server offers that <paramref name="filter"/> lets through.</summary>
     public static async Task<IReadOnlyList<Tool>> ListToolsAsync(McpClient client, ToolFilterMatcher filter, CancellationToken cancellationToken)

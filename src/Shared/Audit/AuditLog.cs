@@ -95,9 +95,11 @@ public sealed partial class AuditLog : IHostedService, IDisposable
             _dropped.Add(1, _stopping ? Stopped : QueueFull);
     }
 
-    internal void Complete(in AuditEntry started, JsonNode? arguments, long startedTimestamp, string outcome, long responseBytes) =>
+    internal void Complete(in AuditEntry started, JsonNode? arguments, long startedTimestamp, string outcome, long responseBytes, string? server, string? target) =>
         Record(started with
         {
+            Server = server ?? started.Server,
+            Tool = target ?? started.Tool,
             Outcome = outcome,
             DurationMs = Math.Round(_time.GetElapsedTime(startedTimestamp).TotalMilliseconds, 3),
             ResponseBytes = responseBytes,
@@ -211,7 +213,14 @@ public readonly struct AuditScope
         _startedTimestamp = startedTimestamp;
     }
 
-    /// <summary>Records the call with its outcome (<see cref="AuditOutcomes"/>) and the size of the answer.</summary>
-    public void Complete(string outcome, long responseBytes = 0) =>
-        _log?.Complete(_started, _arguments, _startedTimestamp, outcome, responseBytes);
+    /// <summary>True when <see cref="Complete"/> records an entry: worth measuring the answer for.</summary>
+    public bool IsRecording => _log is not null;
+
+    /// <summary>
+    /// Records the call with its outcome (<see cref="AuditOutcomes"/>) and the size of the answer; <paramref name="server"/>
+    /// and <paramref name="target"/>, when given, are what routing resolved (on the aggregated route, the server the call
+    /// went to and the upstream's own name for the tool), replacing what <see cref="AuditLog.Begin"/> was told.
+    /// </summary>
+    public void Complete(string outcome, long responseBytes = 0, string? server = null, string? target = null) =>
+        _log?.Complete(_started, _arguments, _startedTimestamp, outcome, responseBytes, server, target);
 }

@@ -1,14 +1,14 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using McpServerless.Bridge;
 
 namespace McpServerless.Metrics;
 
 /// <summary>
-/// Request counters for both OpenTelemetry (the <see cref="MeterName"/> meter) and the JSON
-/// <c>GET /admin/metrics</c> answer, fed from one call so the two never disagree.
-/// A request counts as an error when its status is 400 or higher.
+/// The running totals of the JSON <c>GET /admin/metrics</c> answer: HTTP requests per route and per server, and calls
+/// relayed to each upstream. OpenTelemetry has the same requests as ASP.NET Core's <c>http.server.request.duration</c>;
+/// the upstream calls are tallied from the measurements of <c>mcp.client.operation.duration</c> (the proxy's
+/// <c>ProxyInstruments</c> listens to it). A request counts as an error when its status is 400 or higher.
+/// <see cref="MeterName"/> names the gateway's meter and activity source.
 /// </summary>
 public sealed class GatewayMetrics
 {
@@ -17,41 +17,26 @@ public sealed class GatewayMetrics
     private readonly ConcurrentDictionary<string, RequestTally> _byRoute = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, RequestTally> _byMcp = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, UpstreamTally> _upstreams = new(StringComparer.Ordinal);
-    private readonly Counter<long> _requests;
-    private readonly Histogram<double> _duration;
     private readonly TimeProvider _time;
     private readonly PendingCallRegistry? _pendingCalls;
 
     /// <param name="pendingCalls">The revision bridge's parked calls, on a host that relays (null on the Functions host).</param>
-    public GatewayMetrics(IMeterFactory meterFactory, TimeProvider time, PendingCallRegistry? pendingCalls = null)
+    public GatewayMetrics(TimeProvider time, PendingCallRegistry? pendingCalls = null)
     {
         _time = time;
         _pendingCalls = pendingCalls;
         StartedAt = time.GetUtcNow();
-        var meter = meterFactory.Create(MeterName);
-        _requests = meter.CreateCounter<long>("mcp_gateway.requests", description: "HTTP requests handled by the gateway");
-        _duration = meter.CreateHistogram<double>("mcp_gateway.request.duration", unit: "s", description: "HTTP request duration");
-        if (pendingCalls is not null)
-        {
-            meter.CreateObservableUpDownCounter("mcp_gateway.bridge.pending_calls", () => pendingCalls.Count,
-                description: "Upstream calls of stateless callers parked until the caller retries with the input asked for (the revision bridge)");
-        }
     }
 
     public DateTimeOffset StartedAt { get; }
 
     public TimeSpan Uptime => _time.GetUtcNow() - StartedAt;
 
-    public void RecordRequest(string route, string? mcpName, int statusCode, TimeSpan elapsed)
+    public void RecordRequest(string route, string? mcpName, int statusCode)
     {
         var isError = statusCode >= 400;
         _byRoute.GetOrAdd(route, static _ => new()).Add(isError);
         if (mcpName is not null) _byMcp.GetOrAdd(mcpName, static _ => new()).Add(isError);
-
-        var tags = new TagList { { "http.route", route }, { "http.response.status_code", statusCode } };
-        if (mcpName is not null) tags.Add("mcp.server", mcpName);
-        _requests.Add(1, tags);
-        _duration.Record(elapsed.TotalSeconds, tags);
     }
 
     /// <summary>

@@ -160,6 +160,22 @@ public sealed partial class BicepTemplateTests : IClassFixture<BicepTemplateTest
     }
 
     [Fact]
+    public void An_Azure_Monitor_workbook_on_the_Application_Insights_component_shows_the_MCP_metrics()
+    {
+        var (template, workbook) = Assert.Single(Resources(Main), r => r.Resource["type"]!.GetValue<string>() == "Microsoft.Insights/workbooks");
+        Assert.Contains("Microsoft.Insights/components", workbook["properties"]!["sourceId"]!.ToString(), StringComparison.Ordinal);
+        // loadTextContent() puts the file in a template variable.
+        var data = workbook["properties"]!["serializedData"]!.GetValue<string>();
+        if (VariableReferences().Match(data) is { Success: true } variable) data = template["variables"]![variable.Groups[1].Value]!.GetValue<string>();
+        var content = JsonNode.Parse(data)!;
+        Assert.Equal("Notebook/1.0", content["version"]!.GetValue<string>());
+        var queries = string.Join('\n', content["items"]!.AsArray().Select(i => i!["content"]?["query"]?.GetValue<string>()).OfType<string>());
+        Assert.Contains("mcp.client.operation.duration", queries, StringComparison.Ordinal);
+        Assert.Contains("mcp.server.operation.duration", queries, StringComparison.Ordinal);
+        Assert.Contains("mcp.server.session.duration", queries, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Regions_are_those_with_Flex_Consumption()
     {
         var allowed = Main["parameters"]!["location"]!["allowedValues"]!.AsArray().Select(v => v!.GetValue<string>()).ToList();

@@ -26,9 +26,9 @@ public sealed class LimitsAndTelemetryTests
         {
             using var response = await gateway.Http.SendAsync(gateway.AdminRequest(HttpMethod.Get, "metrics"));
             return await response.Content.ReadAsStringAsync();
-        }, t => t.Contains("mcp_gateway_upstream_requests_total", StringComparison.Ordinal), "the upstream counter to be scraped");
-        Assert.Contains("mcp_server=\"counted\"", text);
-        Assert.Contains("mcp_tool=\"echo\"", text);
+        }, t => t.Contains("mcp_client_operation_duration_seconds_count", StringComparison.Ordinal), "the upstream call histogram to be scraped");
+        Assert.Contains("mcp_gateway_server=\"counted\"", text);
+        Assert.Contains("gen_ai_tool_name=\"echo\"", text);
         Assert.Contains("mcp_gateway_upstream_connected", text);
     }
 

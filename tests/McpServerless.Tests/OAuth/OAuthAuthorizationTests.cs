@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using McpServerless.Admin;
+using McpServerless.Audit;
 using McpServerless.AdminFunctions;
 using McpServerless.Configuration;
 using McpServerless.Tests.Infrastructure;
@@ -37,6 +38,12 @@ public sealed class OAuthAuthorizationTests(OAuthGateway fixture) : IClassFixtur
             Assert.Contains(tools, t => t.Name == "docs__echo");
             Assert.Equal("both", (await client.CallToolAsync("docs__echo", new Dictionary<string, object?> { ["message"] = "both" })).Text());
         }
+
+        // The audit names an OAuth caller by its subject (a client-credentials token's is the client), not by its token.
+        var audited = await Eventually.GetAsync(() => fixture.Gateway.Admin.GetAuditAsync(new AuditQuery { Server = "docs", Caller = AuthorizationServer.Agent.Id }),
+            p => p.Entries.Any(e => e.Route == AuditRoutes.Aggregated), "the agent's call in the audit log");
+        var entry = Assert.Single(audited.Entries, e => e.Route == AuditRoutes.Aggregated);
+        Assert.Equal((AuthorizationServer.Agent.Id, (string?)null), (entry.Caller.Principal, entry.Caller.Token));
     }
 
     [Fact]

@@ -202,19 +202,41 @@ public sealed class VirtualServerEndpointTests : IAsyncLifetime
             ActivityStopped = spans.Enqueue,
         };
         ActivitySource.AddActivityListener(listener);
-        await using (var client = await _gateway.ConnectAsync("team/stream", token: TeamToken))
-            await client.CallToolAsync("say", new Dictionary<string, object?> { ["message"] = "counted" });
+        var trace = ActivityTraceId.CreateRandom(); // this call's spans, whatever else the process traces meanwhile
+        await using var client = await _gateway.ConnectAsync("team/stream", token: TeamToken, protocolVersion: ProxyHarness.SessionProtocol);
+        await client.CallToolAsync("say", new Dictionary<string, object?> { ["message"] = "counted" },
+            options: new RequestOptions { Meta = new System.Text.Json.Nodes.JsonObject { ["traceparent"] = $"00-{trace}-{ActivitySpanId.CreateRandom()}-01" } });
 
+        // The virtual server's route names it beside the real server the call went to, under the exposed tool name;
+        // the upstream call below it is the real server's, under the upstream name. The open session counts for the virtual server.
         var text = await Eventually.GetAsync(async () =>
         {
             using var response = await _gateway.Http.SendAsync(_gateway.AdminRequest(HttpMethod.Get, "metrics"));
             return await response.Content.ReadAsStringAsync();
-        }, t => t.Contains("mcp_virtual_server=\"team\"", StringComparison.Ordinal), "the upstream counter to be scraped with the virtual server");
-        Assert.Contains(text.Split('\n'), line => line.StartsWith("mcp_gateway_upstream_requests_total{", StringComparison.Ordinal)
-            && line.Contains("mcp_server=\"everything\"", StringComparison.Ordinal) && line.Contains("mcp_tool=\"echo\"", StringComparison.Ordinal)
-            && line.Contains("mcp_virtual_server=\"team\"", StringComparison.Ordinal));
-        Assert.Contains(spans, span => span.DisplayName == "mcp tools/call" && (string?)span.GetTagItem("mcp.server") == "everything"
-            && (string?)span.GetTagItem("mcp.virtual_server") == "team" && (string?)span.GetTagItem("mcp.tool") == "echo");
+        }, t => t.Contains("mcp_server_operation_duration_seconds_count{", StringComparison.Ordinal) && t.Contains("mcp_gateway_virtual_server=\"team\"", StringComparison.Ordinal),
+            "the server operation histogram to be scraped with the virtual server");
+        var lines = text.Split('\n');
+        Assert.Contains(lines, line => line.StartsWith("mcp_server_operation_duration_seconds_count{", StringComparison.Ordinal)
+            && line.Contains("mcp_gateway_route=\"virtual\"", StringComparison.Ordinal) && line.Contains("mcp_gateway_virtual_server=\"team\"", StringComparison.Ordinal)
+            && line.Contains("mcp_gateway_server=\"everything\"", StringComparison.Ordinal) && line.Contains("gen_ai_tool_name=\"say\"", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith("mcp_client_operation_duration_seconds_count{", StringComparison.Ordinal)
+            && line.Contains("mcp_gateway_server=\"everything\"", StringComparison.Ordinal) && line.Contains("gen_ai_tool_name=\"echo\"", StringComparison.Ordinal));
+        Assert.Contains(lines, line => line.StartsWith("mcp_gateway_sessions_active{", StringComparison.Ordinal)
+            && line.Contains("mcp_gateway_route=\"virtual\"", StringComparison.Ordinal) && line.Contains("mcp_gateway_virtual_server=\"team\"", StringComparison.Ordinal)
+            && line[(line.LastIndexOf('}') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[0] == "1"); // the value, before any timestamp
+        Assert.DoesNotContain(lines, line => line.Contains("mcp_gateway_server=\"team\"", StringComparison.Ordinal));
+
+        var traced = await Eventually.GetAsync(() => Task.FromResult(spans.Where(span => span.TraceId == trace).ToArray()),
+            t => t.Length == 2, "the server and client spans of the call");
+        var server = Assert.Single(traced, span => span.DisplayName == "tools/call say");
+        Assert.Equal(ActivityKind.Server, server.Kind);
+        Assert.Equal("virtual", server.GetTagItem("mcp_gateway.route"));
+        Assert.Equal("team", server.GetTagItem("mcp_gateway.virtual_server"));
+        Assert.Equal("everything", server.GetTagItem("mcp_gateway.server"));
+        var relayed = Assert.Single(traced, span => span.DisplayName == "tools/call echo");
+        Assert.Equal(server.SpanId, relayed.ParentSpanId);
+        Assert.Equal(ActivityKind.Client, relayed.Kind);
+        Assert.Equal("everything", relayed.GetTagItem("mcp_gateway.server"));
     }
 
     [Fact]

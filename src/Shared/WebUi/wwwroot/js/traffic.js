@@ -1,6 +1,7 @@
 // Traffic per server over the last minutes, from GET /admin/metrics sampled every few seconds (the gateway keeps
 // running counters; the rates between samples are computed here): calls, errors and mean latency of the requests
-// relayed to each upstream, plus HTTP requests per route.
+// relayed to each upstream, tallied from the measurements of mcp.client.operation.duration (the OpenTelemetry MCP
+// convention histogram that /metrics and the dashboards show), plus HTTP requests per route.
 import { h, mount } from './dom.js';
 import { live, watch, WINDOW_SECONDS } from './live.js';
 import { pageHeader, statePill } from './shell.js';
@@ -28,7 +29,7 @@ export function renderTraffic(view, settings) {
     totals,
     h('section', { class: 'card' },
       h('h2', {}, 'Upstream calls per server'),
-      h('p', { class: 'muted small' }, 'Requests relayed to each server from its own endpoints and the aggregated one. Errors are JSON-RPC errors, timeouts and lost connections; a tool result flagged isError counts as a call that succeeded.'),
+      h('p', { class: 'muted small' }, 'Requests relayed to each server from its own endpoints and the aggregated one, as mcp.client.operation.duration measures them. Errors are JSON-RPC errors, timeouts and lost connections; a tool result flagged isError counts as a call that succeeded.'),
       servers),
     h('section', { class: 'card' },
       h('h2', {}, 'HTTP requests by route'),

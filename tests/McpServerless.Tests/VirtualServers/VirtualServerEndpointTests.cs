@@ -68,9 +68,9 @@ public sealed class VirtualServerEndpointTests : IAsyncLifetime
         Assert.Equal("The sum of 2 and 3 is 5.", (await client.CallToolAsync("get-sum", new Dictionary<string, object?> { ["a"] = 2, ["b"] = 3 })).Text());
         Assert.Equal("5", (await client.CallToolAsync("add", new Dictionary<string, object?> { ["a"] = 2, ["b"] = 3 })).Text());
 
-        var progress = new ProgressValues();
-        Assert.Equal("done 3", (await client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 3 }, progress)).Text());
-        await Eventually.GetAsync(() => Task.FromResult(progress.Values.Order().ToArray()), v => v.SequenceEqual([1f, 2f, 3f]), "three progress updates");
+        var progress = new ProgressRecorder(client);
+        Assert.Equal("done 3", (await client.CallToolAsync("progress", new Dictionary<string, object?> { ["steps"] = 3 }, new Progress<ProgressNotificationValue>())).Text());
+        Assert.Equal([1f, 2f, 3f], Assert.Single((await progress.WaitForAsync(3)).Values).Order());
 
         var prompt = Assert.Single(await client.ListPromptsAsync());
         Assert.Equal("greeting", prompt.Name);
@@ -264,12 +264,4 @@ public sealed class VirtualServerEndpointTests : IAsyncLifetime
     private static Task<VirtualServerPlan?> WaitServedAsync(GatewayHarness gateway, Func<VirtualServerPlan?, bool> done) =>
         Eventually.GetAsync(() => Task.FromResult(gateway.Proxy.Services.GetRequiredService<VirtualServerCatalog>().TryGet("team", out var plan) ? plan : null),
             done, "the catalog to serve the change");
-
-    /// <summary>Records progress as it arrives, on the caller's thread (<see cref="Progress{T}"/> would post it later).</summary>
-    private sealed class ProgressValues : IProgress<ProgressNotificationValue>
-    {
-        public ConcurrentQueue<float> Values { get; } = new();
-
-        public void Report(ProgressNotificationValue value) => Values.Enqueue(value.Progress);
-    }
 }

@@ -17,7 +17,7 @@ namespace McpServerless.Proxy.Downstream;
 /// its description as instructions, and the members it selects (<see cref="VirtualRelay"/>). On the aggregated endpoint
 /// it presents the gateway with tools, prompts and resources of every server the caller may use (<see cref="AggregateRelay"/>).
 /// </summary>
-internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, AccessPolicy policy, DownstreamSessions sessions, StatelessBridge bridge, ILoggerFactory loggerFactory)
+internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, AccessPolicy policy, DownstreamSessions sessions, StatelessBridge bridge, ListenStreams listens, ILoggerFactory loggerFactory)
 {
     private readonly ILogger _relayLogger = loggerFactory.CreateLogger<RelayFilter>();
 
@@ -37,7 +37,7 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServer
             options.ServerInfo = upstream?.ServerInfo ?? GatewayInfo;
             options.Capabilities = upstream is null ? new ServerCapabilities() : Clone(upstream.Capabilities);
             options.ServerInstructions = upstream?.Instructions;
-            feature.Relay = new ServerRelay(connection.Name, upstreams, policy, bridge, feature.Caller, _relayLogger);
+            feature.Relay = new ServerRelay(connection.Name, upstreams, policy, bridge, listens, feature.Caller, _relayLogger);
             options.Filters.Message.IncomingFilters.Add(feature.Relay.Filter);
         }
         else if (feature.Virtual is { } plan)

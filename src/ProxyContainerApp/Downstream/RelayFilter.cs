@@ -34,6 +34,10 @@ internal abstract partial class RelayFilter(ILogger logger, StatelessBridge brid
                 using (var call = _inFlight.Begin(request.Id, cancellationToken))
                     await AnswerAsync(context, request, call.Token);
                 return;
+            case JsonRpcRequest { Method: RequestMethods.SubscriptionsListen } listen when context.Server.SessionId is null
+                && ListenAsync(context.Server, listen, cancellationToken) is { } listening:
+                await AnswerListenAsync(context, listen, listening, cancellationToken);
+                return;
             case JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancelled:
                 _inFlight.Cancel(cancelled);
                 break;
@@ -59,6 +63,12 @@ internal abstract partial class RelayFilter(ILogger logger, StatelessBridge brid
     /// shared node, such as the cached tool list.
     /// </summary>
     protected abstract Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller caller, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Holds a stateless caller's <c>subscriptions/listen</c> open until it closes it; null leaves the request to the
+    /// SDK's own handler, which grants nothing.
+    /// </summary>
+    protected virtual Task? ListenAsync(McpServer server, JsonRpcRequest request, CancellationToken cancellationToken) => null;
 
     /// <summary>
     /// Relays one request to one upstream: through the revision bridge when a stateless caller meets a session-based
@@ -97,7 +107,33 @@ internal abstract partial class RelayFilter(ILogger logger, StatelessBridge brid
             LogFailed(logger, request.Method, new SessionLogTag(context.Server.SessionId), Target, ex.Message);
             reply = Error(request, ex.Code, ex.Message);
         }
-        await context.Server.SendMessageAsync(reply, cancellationToken);
+        // Not the request's token: the gateway may have cancelled it to end the stream.
+        await context.Server.SendMessageAsync(reply, CancellationToken.None);
+    }
+
+    // A listen stream closed by its caller gets no answer; one the gateway ends gets an error saying why.
+    private static async Task AnswerListenAsync(MessageContext context, JsonRpcRequest request, Task listening, CancellationToken cancellationToken)
+    {
+        JsonRpcError reply;
+        try
+        {
+            await listening;
+            return;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (McpProtocolException ex)
+        {
+            reply = Error(request, ex.ErrorCode, ex.Message);
+        }
+        catch (UpstreamException ex)
+        {
+            reply = Error(request, ex.Code, ex.Message);
+        }
+        // Not the request's token: the gateway may have cancelled it to end the stream.
+        await context.Server.SendMessageAsync(reply, CancellationToken.None);
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Relaying {Method} from session {Session} to {McpName}")]

@@ -27,6 +27,7 @@ internal static class ProxyEndpoints
         services.AddSingleton<IUpstreamLookup>(sp => sp.GetRequiredService<UpstreamManager>());
         services.AddSingleton<ProxySessionSetup>();
         services.AddSingleton<StatelessBridge>();
+        services.AddSingleton<ListenStreams>();
 
         // The SDK's session manager names session ids when it reaps idle sessions; an id is a credential, so only its
         // warnings and errors are logged.

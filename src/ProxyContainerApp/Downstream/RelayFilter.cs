@@ -43,6 +43,10 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
                 using (var call = _inFlight.Begin(request.Id, cancellationToken))
                     await AnswerAsync(context, request, call.Token);
                 return;
+            case JsonRpcRequest { Method: RequestMethods.SubscriptionsListen } listen when context.Server.SessionId is null
+                && ListenAsync(context.Server, listen, cancellationToken) is { } listening:
+                await AnswerListenAsync(context, listen, listening, cancellationToken);
+                return;
             case JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancelled:
                 _inFlight.Cancel(cancelled);
                 break;
@@ -70,6 +74,12 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
     /// call went to.
     /// </summary>
     protected abstract Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller caller, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Holds a stateless caller's <c>subscriptions/listen</c> open until it closes it; null leaves the request to the
+    /// SDK's own handler, which grants nothing.
+    /// </summary>
+    protected virtual Task? ListenAsync(McpServer server, JsonRpcRequest request, CancellationToken cancellationToken) => null;
 
     /// <summary>
     /// Relays one request to one upstream: through the revision bridge when a stateless caller meets a session-based
@@ -128,7 +138,8 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
                 outcome = McpOutcome.GatewayFailure(ex.GetType().FullName ?? "_OTHER", ex.Message, answering: true);
                 throw;
             }
-            await context.Server.SendMessageAsync(reply, cancellationToken);
+            // Not the request's token: the gateway may have cancelled it to end the stream.
+            await context.Server.SendMessageAsync(reply, CancellationToken.None);
         }
         finally
         {
@@ -167,6 +178,31 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
         {
             operation.Complete(outcome);
         }
+    }
+
+    // A listen stream closed by its caller gets no answer; one the gateway ends gets an error saying why.
+    private static async Task AnswerListenAsync(MessageContext context, JsonRpcRequest request, Task listening, CancellationToken cancellationToken)
+    {
+        JsonRpcError reply;
+        try
+        {
+            await listening;
+            return;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (McpProtocolException ex)
+        {
+            reply = Error(request, ex.ErrorCode, ex.Message);
+        }
+        catch (UpstreamException ex)
+        {
+            reply = Error(request, ex.Code, ex.Message);
+        }
+        // Not the request's token: the gateway may have cancelled it to end the stream.
+        await context.Server.SendMessageAsync(reply, CancellationToken.None);
     }
 
     private McpOperation StartMeasuring(MessageContext context, JsonRpcMessage message, string method, string? target)

@@ -1,0 +1,142 @@
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using McpServerless.Model;
+using McpServerless.Tests.Infrastructure;
+using McpServerless.Tests.Proxy;
+using ModelContextProtocol;
+using ModelContextProtocol.Client;
+using ModelContextProtocol.Protocol;
+
+namespace McpServerless.Tests.Bridge;
+
+/// <summary>
+/// Resource updates across revisions: a stateless (2026-07-28) SDK client's <c>subscriptions/listen</c> on a
+/// 2025-11-25 upstream (npm's server-everything over stdio, which sends <c>notifications/resources/updated</c> for its
+/// subscriptions) becomes <c>resources/subscribe</c> upstream, and the upstream's updates come back on the listen stream.
+/// </summary>
+public sealed class ListenBridgeTests : IAsyncLifetime
+{
+    private const string Server = "everything";
+    private const string First = "demo://resource/static/document/architecture.md";
+    private const string Second = "demo://resource/static/document/features.md";
+
+    private GatewayHarness _gateway = null!;
+
+    public async Task InitializeAsync()
+    {
+        _gateway = await GatewayHarness.StartAsync();
+        await _gateway.Admin.RegisterAsync(TestServers.EverythingStdio(Server));
+        await _gateway.WaitConnectedAsync(Server);
+    }
+
+    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+
+    [Fact]
+    public async Task A_stateless_listener_gets_the_updates_of_the_resources_it_listens_to_from_a_session_upstream()
+    {
+        await using var client = await _gateway.ConnectAsync($"{Server}/stream");
+        Assert.Equal(McpRevisions.Stateless, client.NegotiatedProtocolVersion);
+        var heard = Collect(client);
+
+        using var closing = new CancellationTokenSource();
+        var listening = ListenAsync(client, closing.Token, First);
+        var ack = await NextAsync(heard);
+        Assert.Equal(NotificationMethods.SubscriptionsAcknowledgedNotification, ack.Method);
+        // Granted as asked: server-everything takes resources/subscribe and says its tools may change.
+        Assert.Equal(First, ack.Params!["notifications"]!["resourceSubscriptions"]![0]!.GetValue<string>());
+        Assert.True(ack.Params["notifications"]!["toolsListChanged"]!.GetValue<bool>());
+        Assert.Null(ack.Params["notifications"]!["resourcesListChanged"]); // offered, not asked for
+
+        // The upstream sends one update at once for each resource it was subscribed to.
+        await client.CallToolAsync("toggle-subscriber-updates");
+        var update = await NextAsync(heard);
+        Assert.Equal(NotificationMethods.ResourceUpdatedNotification, update.Method);
+        Assert.Equal(First, update.Params!["uri"]!.GetValue<string>());
+        var subscription = update.Params["_meta"]![MetaKeys.SubscriptionId];
+        Assert.NotNull(subscription);
+        Assert.Equal(subscription!.ToJsonString(), ack.Params["_meta"]![MetaKeys.SubscriptionId]!.ToJsonString());
+
+        await closing.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => listening);
+    }
+
+    [Fact]
+    public async Task The_upstream_is_unsubscribed_when_the_last_listener_of_a_resource_leaves()
+    {
+        await using var client = await _gateway.ConnectAsync($"{Server}/stream");
+        // A 2025-11-25 session hears every update the upstream sends to the gateway's connection, in the order sent.
+        await using var session = await _gateway.ConnectAsync($"{Server}/stream", protocolVersion: ProxyHarness.SessionProtocol);
+        var sent = Channel.CreateUnbounded<string>();
+        await using var onUpdate = session.RegisterNotificationHandler(NotificationMethods.ResourceUpdatedNotification, (notification, _) =>
+        {
+            sent.Writer.TryWrite(notification.Params!["uri"]!.GetValue<string>());
+            return ValueTask.CompletedTask;
+        });
+        var heard = Collect(client);
+
+        using var closingFirst = new CancellationTokenSource();
+        var first = ListenAsync(client, closingFirst.Token, First);
+        await NextAsync(heard);
+        using var closingSecond = new CancellationTokenSource();
+        var second = ListenAsync(client, closingSecond.Token, Second);
+        await NextAsync(heard);
+        await closingFirst.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+
+        // Each time updates are turned on, the upstream sends one at once per subscribed resource, in the order they
+        // were subscribed: the listener left, so First stops coming before Second (the gateway unsubscribes when it
+        // sees the stream closed, shortly after the client does).
+        await Eventually.GetAsync(async () =>
+        {
+            await session.CallToolAsync("toggle-subscriber-updates"); // on
+            var round = new List<string>();
+            while (round.LastOrDefault() != Second) round.Add(await sent.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+            await session.CallToolAsync("toggle-subscriber-updates"); // off
+            return round;
+        }, round => !round.Contains(First), "the upstream to be unsubscribed from the resource no one listens to");
+        await closingSecond.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second);
+    }
+
+    [Fact]
+    public async Task A_listen_stream_ends_with_an_error_when_its_server_is_unregistered()
+    {
+        await using var client = await _gateway.ConnectAsync($"{Server}/stream");
+        var heard = Collect(client);
+        var listening = ListenAsync(client, CancellationToken.None, First);
+        await NextAsync(heard);
+
+        await _gateway.Admin.UnregisterAsync(Server);
+
+        var ended = await Assert.ThrowsAsync<McpProtocolException>(() => listening);
+        Assert.Contains("listen again", ended.Message);
+    }
+
+    // SDK 2.4.0's client has no listen API: the request is sent raw and its notifications reach the client's handlers.
+    private static Task<JsonRpcResponse> ListenAsync(McpClient client, CancellationToken cancellationToken, string uri) =>
+        client.SendRequestAsync(new JsonRpcRequest
+        {
+            Method = RequestMethods.SubscriptionsListen,
+            Params = new JsonObject
+            {
+                ["notifications"] = new JsonObject { ["toolsListChanged"] = true, ["resourceSubscriptions"] = new JsonArray(uri) },
+            },
+        }, cancellationToken);
+
+    private static Channel<JsonRpcNotification> Collect(McpClient client)
+    {
+        var heard = Channel.CreateUnbounded<JsonRpcNotification>();
+        foreach (var method in new[] { NotificationMethods.SubscriptionsAcknowledgedNotification, NotificationMethods.ResourceUpdatedNotification })
+        {
+            client.RegisterNotificationHandler(method, (notification, _) =>
+            {
+                heard.Writer.TryWrite(notification);
+                return ValueTask.CompletedTask;
+            });
+        }
+        return heard;
+    }
+
+    private static async Task<JsonRpcNotification> NextAsync(Channel<JsonRpcNotification> heard) =>
+        await heard.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+}

@@ -11,7 +11,7 @@ if (mode == "stdio")
     var builder = Host.CreateApplicationBuilder();
     builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
-    builder.Services.AddMcpServer(TestTools.Configure).WithStdioServerTransport().WithTools<TestTools>().WithPrompts<TestPrompts>().WithResources<TestResources>();
+    builder.Services.AddMcpServer(TestTools.Configure).WithStdioServerTransport().WithTools<TestTools>().WithPrompts<TestPrompts>().WithResources<TestResources>().WithTestSubscriptions();
     await builder.Build().RunAsync();
 }
 else
@@ -28,7 +28,7 @@ else
             o.EnableLegacySse = true;
 #pragma warning restore MCP9004
         })
-        .WithTools<TestTools>().WithPrompts<TestPrompts>().WithResources<TestResources>();
+        .WithTools<TestTools>().WithPrompts<TestPrompts>().WithResources<TestResources>().WithTestSubscriptions();
     var protect = args.Length >= 4;
     if (protect)
     {

@@ -88,6 +88,10 @@ public sealed class TestTools
     }
 #pragma warning restore MCP9005
 
+    [McpServerTool(Name = "touch"), Description("Tells the subscribers of a resource that it changed; returns how many there were.")]
+    public static async Task<string> Touch(McpServer server, string uri, CancellationToken cancellationToken) =>
+        $"notified {await TestSubscriptions.TouchAsync(server, uri, cancellationToken)}";
+
     [McpServerTool(Name = "add_tool"), Description("Adds a tool named after the argument, so the server sends tools/list_changed.")]
     public static async Task<string> AddTool(McpServer server, string name, CancellationToken cancellationToken)
     {

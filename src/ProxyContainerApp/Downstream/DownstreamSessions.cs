@@ -9,7 +9,8 @@ namespace McpServerless.Proxy.Downstream;
 
 /// <summary>
 /// The live downstream MCP sessions, grouped by the server or virtual server they were opened on (<see cref="Aggregate"/>
-/// for the aggregated endpoint). Upstream notifications fan out to them; an unregistered server's sessions, and on a
+/// for the aggregated endpoint). Upstream notifications fan out to them (a resource's update only to the sessions
+/// subscribed to it, which let go of their subscriptions as they end); an unregistered server's sessions, and on a
 /// change of isolation the sessions holding private connections, are ended, and so are a deleted virtual server's.
 /// A virtual server's sessions hear <c>tools/list_changed</c> when its definition changes or a member server's tools
 /// do (connected, lost, re-listed), and the other notifications of its member servers that concern its members.
@@ -24,11 +25,13 @@ public sealed partial class DownstreamSessions
 
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<McpServer, CancellationTokenSource>> _byName = new(StringComparer.Ordinal);
 
+    private readonly IUpstreamLookup _upstreams;
     private readonly VirtualServerCatalog _virtualServers;
     private readonly ILogger _logger;
 
     public DownstreamSessions(IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, ILogger<DownstreamSessions> logger)
     {
+        _upstreams = upstreams;
         _virtualServers = virtualServers;
         _logger = logger;
         upstreams.Changed += OnChangedAsync;
@@ -58,6 +61,10 @@ public sealed partial class DownstreamSessions
         finally
         {
             sessions.TryRemove(server, out _);
+            if (server.SessionId is { } id)
+            {
+                foreach (var connection in _upstreams.Connections) await connection.Subscriptions.ReleaseAllAsync(id);
+            }
         }
     }
 
@@ -70,11 +77,18 @@ public sealed partial class DownstreamSessions
 
     private async ValueTask OnNotifiedAsync(UpstreamConnection connection, JsonRpcNotification notification)
     {
-        await BroadcastAsync(connection.Name, notification);
-        await BroadcastAsync(Aggregate, notification);
+        // An update goes to the sessions subscribed to its resource, the rest to every session that can see the server.
+        Func<McpServer, bool>? to = null;
+        if (notification.Method == NotificationMethods.ResourceUpdatedNotification)
+        {
+            if (notification.Params?["uri"].AsString() is not { } uri) return;
+            to = server => server.SessionId is { } id && connection.Subscriptions.IsHeld(id, uri);
+        }
+        await BroadcastAsync(connection.Name, notification, to);
+        await BroadcastAsync(Aggregate, notification, to);
         foreach (var plan in _virtualServers.Plans)
         {
-            if (CountOf(plan.Name) > 0 && Concerns(plan, connection.Name, notification)) await BroadcastAsync(plan.Name, notification);
+            if (CountOf(plan.Name) > 0 && Concerns(plan, connection.Name, notification)) await BroadcastAsync(plan.Name, notification, to);
         }
     }
 
@@ -128,11 +142,12 @@ public sealed partial class DownstreamSessions
         }
     }
 
-    private async ValueTask BroadcastAsync(string name, JsonRpcNotification notification)
+    private async ValueTask BroadcastAsync(string name, JsonRpcNotification notification, Func<McpServer, bool>? to = null)
     {
         if (!_byName.TryGetValue(name, out var sessions)) return;
         foreach (var server in sessions.Keys)
         {
+            if (to?.Invoke(server) == false) continue;
             try
             {
                 await server.SendMessageAsync(new JsonRpcNotification { Method = notification.Method, Params = notification.Params?.DeepClone() });

@@ -81,12 +81,19 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
     protected virtual Task? ListenAsync(McpServer server, JsonRpcRequest request, CancellationToken cancellationToken) => null;
 
     /// <summary>
-    /// Relays one request to one upstream: through the revision bridge when a stateless caller meets a session-based
+    /// Relays one request to one upstream: a session's resource subscription to the upstream's
+    /// <see cref="ResourceSubscriptions"/>, through the revision bridge when a stateless caller meets a session-based
     /// upstream (<see cref="StatelessBridge"/>), straight otherwise. The caller notes the upstream, for telemetry and audit.
     /// </summary>
     protected async Task<JsonNode?> ForwardAsync(UpstreamConnection upstream, string method, JsonNode? parameters, DownstreamCaller caller, CancellationToken cancellationToken)
     {
         caller.Upstream = upstream.Name;
+        if (method is RequestMethods.ResourcesSubscribe or RequestMethods.ResourcesUnsubscribe)
+        {
+            // Held per session, for upstreams of either revision (the 2026-07-28 revision removed these methods).
+            var session = caller.SessionKey ?? throw new McpProtocolException($"Method not found: '{method}' (use subscriptions/listen).", McpErrorCode.MethodNotFound);
+            return await upstream.Subscriptions.AnswerAsync(session, method, parameters, cancellationToken);
+        }
         return StatelessBridge.Applies(method, caller, upstream)
             ? await services.Bridge.RelayAsync(upstream, $"{Target}|{upstream.Name}", identity.Key, method, parameters, caller, cancellationToken)
             : (await upstream.SendAsync(method, parameters, caller, cancellationToken)).Result;

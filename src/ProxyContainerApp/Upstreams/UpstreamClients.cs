@@ -99,6 +99,11 @@ internal static class UpstreamClients
                 new(NotificationMethods.PromptListChangedNotification, (notification, _) => connection.NotifyAsync(notification)),
                 new(NotificationMethods.ResourceListChangedNotification, (notification, _) => connection.NotifyAsync(notification)),
                 new(NotificationMethods.ResourceUpdatedNotification, (notification, _) => connection.NotifyAsync(notification)),
+                new(NotificationMethods.SubscriptionsAcknowledgedNotification, (notification, _) =>
+                {
+                    connection.Session?.Listen?.Acknowledged(notification);
+                    return ValueTask.CompletedTask;
+                }),
                 // Logging is deprecated in 2026-07-28 but clients of earlier revisions still receive log messages.
                 new("notifications/message", (notification, _) => connection.NotifyAsync(notification)),
             ],

@@ -36,6 +36,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         LoggerFactory = model.Secrets.IsEmpty ? loggerFactory : new RedactingLoggerFactory(loggerFactory, model.Secrets);
         _logger = LoggerFactory.CreateLogger<UpstreamConnection>();
         Callers = new CallerCalls(model.Name);
+        Subscriptions = new ResourceSubscriptions(this, _logger);
         _concurrency = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
         {
             PermitLimit = model.Limits.MaxConcurrentRequests,
@@ -76,6 +77,9 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     }
 
     internal CallerCalls Callers { get; }
+
+    /// <summary>The resources callers are subscribed to on this upstream, and who holds each.</summary>
+    internal ResourceSubscriptions Subscriptions { get; }
 
     internal ProxyInstruments Instruments => _instruments;
 
@@ -192,7 +196,21 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
     internal void ToolsChanged(UpstreamSession session, IReadOnlyList<Tool> tools) =>
         Update(state => ReferenceEquals(state.Session, session) ? state with { Session = session with { Tools = tools } } : state);
 
-    internal ValueTask NotifyAsync(JsonRpcNotification notification) => _observer.OnNotificationAsync(this, notification);
+    /// <summary>
+    /// Passes an upstream notification on. One a 2026-07-28 upstream sent on a listen stream loses the stream's id (the
+    /// gateway's own, which means nothing downstream); one a replaced stream still carried is dropped, as its successor
+    /// carries it too.
+    /// </summary>
+    internal ValueTask NotifyAsync(JsonRpcNotification notification)
+    {
+        if (Session?.Listen is { } listen)
+        {
+            if (!listen.Accepts(notification)) return ValueTask.CompletedTask;
+            if (notification.Params?["_meta"] is JsonObject meta && meta.Remove(MetaKeys.SubscriptionId) && meta.Count == 0)
+                ((JsonObject)notification.Params).Remove("_meta");
+        }
+        return _observer.OnNotificationAsync(this, notification);
+    }
 
     internal string? Redact(string? text) => text is null ? null : Model.Secrets.Redact(text);
 

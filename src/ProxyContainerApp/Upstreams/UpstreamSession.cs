@@ -21,6 +21,9 @@ public sealed record UpstreamSession(McpClient Client, Implementation? ServerInf
     /// </summary>
     public bool IsStateless { get; } = McpRevisions.IsStateless(Client.NegotiatedProtocolVersion);
 
+    /// <summary>The stream a 2026-07-28 upstream sends its change notifications on; null for a session upstream.</summary>
+    internal UpstreamListen? Listen { get; init; }
+
     /// <summary>The <c>tools/list</c> result, serialized once per tool set: listing never goes upstream.</summary>
     public JsonNode ToolsResult => (_toolsResult is { } cached && ReferenceEquals(cached.Tools, Tools) ? cached : _toolsResult = new(Tools)).Result;
 

@@ -48,6 +48,7 @@ internal sealed partial class UpstreamSupervisor(UpstreamConnection connection, 
                 return;
             }
 
+            await connection.Subscriptions.RestoreAsync(session, stopping);
             // Sessions kept the old list through the outage; what changed meanwhile is news to them.
             if (toolsBefore is not null && !JsonNode.DeepEquals(toolsBefore, session.ToolsResult))
                 await connection.NotifyAsync(new JsonRpcNotification { Method = NotificationMethods.ToolListChangedNotification });
@@ -92,7 +93,10 @@ internal sealed partial class UpstreamSupervisor(UpstreamConnection connection, 
         try
         {
             var session = new UpstreamSession(client, client.ServerInfo, client.ServerCapabilities, client.ServerInstructions,
-                await UpstreamSession.ListToolsAsync(client, Model.ToolFilter, timeout.Token));
+                await UpstreamSession.ListToolsAsync(client, Model.ToolFilter, timeout.Token))
+            {
+                Listen = McpRevisions.IsStateless(client.NegotiatedProtocolVersion) ? new UpstreamListen(connection, client, client.ServerCapabilities) : null,
+            };
             connection.Connected(session);
             LogConnected(logger, Model.Name, session.Tools.Count, client.NegotiatedProtocolVersion);
             return session;
@@ -110,7 +114,7 @@ internal sealed partial class UpstreamSupervisor(UpstreamConnection connection, 
         using var monitoring = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         var closed = session.Client.Completion;
         var health = Model.HealthCheckInterval is { } interval ? HealthCheckAsync(session, interval, monitoring.Token) : UntilStoppedAsync(monitoring.Token);
-        var listening = session.IsStateless ? UpstreamListen.RunAsync(connection, session, time, logger, monitoring.Token) : Task.CompletedTask;
+        var listening = session.Listen?.RunAsync(time, logger, monitoring.Token) ?? Task.CompletedTask;
         try
         {
             while (true)

@@ -19,7 +19,7 @@ namespace McpServerless.Tests.Admin;
 public abstract class VirtualServerAdminTests : IAsyncLifetime
 {
     /// <summary>The tools of the test MCP server (tests/TestMcpServer).</summary>
-    protected static readonly string[] TestServerTools = ["echo", "echo_meta", "add", "sleep", "progress", "fail", "big", "whoami", "env", "read_secret", "ask", "summarize", "add_tool", "caller"];
+    protected static readonly string[] TestServerTools = ["echo", "echo_meta", "add", "sleep", "progress", "fail", "big", "whoami", "env", "read_secret", "ask", "summarize", "add_tool", "caller", "touch"];
 
     private IAdminTestHost _host = null!;
 

@@ -94,6 +94,31 @@ public sealed class ResourceSubscriptionTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData(null)]
+    [InlineData(McpRevisions.Stateless)]
+    public async Task A_sessions_subscription_outlives_a_restart_of_its_upstream(string? pinned)
+    {
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("restarting", d => d with
+        {
+            ProtocolVersion = pinned,
+            AutoReconnect = true,
+            ReconnectDelay = TimeSpan.FromMilliseconds(200),
+        }));
+        await _gateway.WaitConnectedAsync("restarting");
+        await using var session = await SessionAsync("restarting");
+        var heard = Updates(session);
+        await session.SubscribeToResourceAsync(First);
+        var before = _gateway.Upstream("restarting").Session;
+
+        System.Diagnostics.Process.GetProcessById(int.Parse((await session.CallToolAsync("whoami")).Text(), System.Globalization.CultureInfo.InvariantCulture)).Kill();
+        await Eventually.GetAsync(() => Task.FromResult(_gateway.Upstream("restarting").Session), now => now is not null && now != before, "the upstream to be reconnected");
+
+        // The new upstream process was never asked by the caller: the gateway subscribed it again.
+        Assert.Equal("notified 1", await Eventually.GetAsync(() => TouchAsync(session, First), told => told == "notified 1", "the new upstream to hold the subscription"));
+        Assert.Equal(First, await NextAsync(heard));
+    }
+
+    [Theory]
     [InlineData("session")]
     [InlineData("stateless-stdio")]
     [InlineData("stateless-http")]

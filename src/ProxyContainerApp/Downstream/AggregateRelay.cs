@@ -32,6 +32,9 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
     protected override CachePolicy Caching => new(
         Usable(Identity.Principal).Values.Select(c => c.Model.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl).DefaultIfEmpty(TimeSpan.Zero).Min(), Public: false);
 
+    // A resource URI's server is known only from a listing (CallByUriAsync), so a listen here is granted list changes only.
+    protected override ListenScope Listening => new("the aggregated endpoint", () => [.. Usable(Identity.Principal).Values], static (_, _) => true, static _ => null);
+
     protected override Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller server, CancellationToken cancellationToken) => request.Method switch
     {
         RequestMethods.ToolsList => Task.FromResult<JsonNode?>(ListTools(request)),

@@ -23,7 +23,7 @@ namespace McpServerless.Proxy.Downstream;
 internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, AccessPolicy policy, DownstreamSessions sessions,
     StatelessBridge bridge, ListenStreams listens, ProxyInstruments instruments, AuditLog audit, ILoggerFactory loggerFactory)
 {
-    private readonly RelayServices _relayServices = new(loggerFactory.CreateLogger<RelayFilter>(), instruments, audit, bridge);
+    private readonly RelayServices _relayServices = new(loggerFactory.CreateLogger<RelayFilter>(), instruments, audit, bridge, listens);
 
     private static readonly Implementation GatewayInfo = new()
     {
@@ -41,7 +41,7 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServer
             options.ServerInfo = upstream?.ServerInfo ?? GatewayInfo;
             options.Capabilities = upstream is null ? new ServerCapabilities() : Clone(upstream.Capabilities);
             options.ServerInstructions = upstream?.Instructions;
-            feature.Relay = new ServerRelay(connection.Name, upstreams, policy, listens, _relayServices, feature.Caller);
+            feature.Relay = new ServerRelay(connection.Name, upstreams, policy, _relayServices, feature.Caller);
             options.Filters.Message.IncomingFilters.Add(feature.Relay.Filter);
         }
         else if (feature.Virtual is { } plan)

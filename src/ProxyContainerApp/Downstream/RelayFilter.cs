@@ -42,9 +42,8 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
                 using (var call = _inFlight.Begin(request.Id, cancellationToken))
                     await AnswerAsync(context, request, call.Token);
                 return;
-            case JsonRpcRequest { Method: RequestMethods.SubscriptionsListen } listen when context.Server.SessionId is null
-                && ListenAsync(context.Server, listen, cancellationToken) is { } listening:
-                await AnswerListenAsync(context, listen, listening, cancellationToken);
+            case JsonRpcRequest { Method: RequestMethods.SubscriptionsListen } listen when context.Server.SessionId is null:
+                await AnswerListenAsync(context, listen, services.Listens.ListenAsync(Listening, context.Server, listen, cancellationToken), cancellationToken);
                 return;
             case JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancelled:
                 _inFlight.Cancel(cancelled);
@@ -74,11 +73,8 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
     /// </summary>
     protected abstract Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller caller, CancellationToken cancellationToken);
 
-    /// <summary>
-    /// Holds a stateless caller's <c>subscriptions/listen</c> open until it closes it; null leaves the request to the
-    /// SDK's own handler, which grants nothing.
-    /// </summary>
-    protected virtual Task? ListenAsync(McpServer server, JsonRpcRequest request, CancellationToken cancellationToken) => null;
+    /// <summary>What a stateless caller's <c>subscriptions/listen</c> on this endpoint hears of (<see cref="ListenStreams"/>).</summary>
+    protected abstract ListenScope Listening { get; }
 
     /// <summary>
     /// Relays one request to one upstream: a session's resource subscription to the upstream's
@@ -277,4 +273,4 @@ internal readonly struct SessionLogTag(string? sessionId)
 }
 
 /// <summary>What every relay needs besides its routing, shared by all sessions.</summary>
-internal sealed record RelayServices(ILogger Logger, ProxyInstruments Instruments, AuditLog Audit, StatelessBridge Bridge);
+internal sealed record RelayServices(ILogger Logger, ProxyInstruments Instruments, AuditLog Audit, StatelessBridge Bridge, ListenStreams Listens);

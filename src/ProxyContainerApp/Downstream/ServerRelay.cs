@@ -16,7 +16,7 @@ namespace McpServerless.Proxy.Downstream;
 /// request, so an update that swaps the connection is seen at once; a session of an <c>isolateSessions</c> server
 /// uses its own <see cref="Isolated"/> connection instead.
 /// </summary>
-internal sealed class ServerRelay(string name, IUpstreamLookup upstreams, AccessPolicy policy, ListenStreams listens, RelayServices services, CallerIdentity caller)
+internal sealed class ServerRelay(string name, IUpstreamLookup upstreams, AccessPolicy policy, RelayServices services, CallerIdentity caller)
     : RelayFilter(services, McpPeer.Downstream(RelayRoutes.Server, name), caller)
 {
     protected override string Target => name;
@@ -31,8 +31,10 @@ internal sealed class ServerRelay(string name, IUpstreamLookup upstreams, Access
     public UpstreamConnection? Isolated { get; set; }
 
     // Stateless callers use the shared connection (only sessions are isolated).
-    protected override Task? ListenAsync(McpServer server, JsonRpcRequest request, CancellationToken cancellationToken) =>
-        upstreams.TryGet(name, out var shared) ? listens.ListenAsync(shared, server, request, cancellationToken) : null;
+    protected override ListenScope Listening => new($"MCP server '{name}'",
+        () => upstreams.TryGet(name, out var shared) ? [shared] : null,
+        static (_, _) => true,
+        _ => upstreams.TryGet(name, out var shared) ? shared : null);
 
     protected override async Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller caller, CancellationToken cancellationToken)
     {

@@ -39,6 +39,19 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
         ? new(MemberServers(plan).Select(c => c.Model.Definition.ToolsCacheTtl ?? CachePolicy.DefaultToolsTtl).DefaultIfEmpty(TimeSpan.Zero).Min(), policy.AdmitsAnyone(plan.AccessRule))
         : default;
 
+    // Heard from the member servers of the plan the listen began on; a resource belongs to the server it routes to.
+    protected override ListenScope Listening
+    {
+        get
+        {
+            var plan = catalog.TryGet(name, out var found) ? found : null;
+            return new($"virtual server '{name}'",
+                () => plan is not null && catalog.TryGet(name, out var now) && ReferenceEquals(now, plan) ? [.. MemberServers(plan)] : null,
+                (server, kind) => plan?.Selects(kind, server) == true,
+                uri => plan?.RouteResource(uri) is { } server && upstreams.TryGet(server, out var connection) ? connection : null);
+        }
+    }
+
     protected override Task<JsonNode?> RelayAsync(JsonRpcRequest request, DownstreamCaller caller, CancellationToken cancellationToken)
     {
         var plan = catalog.TryGet(name, out var found) ? found

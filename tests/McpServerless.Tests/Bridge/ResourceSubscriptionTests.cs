@@ -20,6 +20,10 @@ public sealed class ResourceSubscriptionTests : IAsyncLifetime
     private const string First = "test://items/1";
     private const string Second = "test://items/2";
 
+    // Generous: half of it bounds the server/discover probe, and a stdio child slow to start on a busy machine must not
+    // be taken for a server that ignores it (which fails a server pinned to 2026-07-28).
+    private static readonly TimeSpan UpstreamTimeout = TimeSpan.FromSeconds(60);
+
     private GatewayHarness _gateway = null!;
     private ExternalProcess _httpUpstream = null!;
 
@@ -28,13 +32,14 @@ public sealed class ResourceSubscriptionTests : IAsyncLifetime
         (_httpUpstream, var port) = await TestServers.StartHttpAsync();
         _gateway = await GatewayHarness.StartAsync();
         await _gateway.Admin.RegisterAsync(TestServers.Stdio("session"));
-        await _gateway.Admin.RegisterAsync(TestServers.Stdio("stateless-stdio") with { ProtocolVersion = McpRevisions.Stateless });
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("stateless-stdio") with { ProtocolVersion = McpRevisions.Stateless, Timeout = UpstreamTimeout });
         await _gateway.Admin.RegisterAsync(new McpDefinition
         {
             Name = "stateless-http",
             Transport = McpTransport.StreamableHttp,
             Url = $"http://127.0.0.1:{port}/mcp",
             ProtocolVersion = McpRevisions.Stateless,
+            Timeout = UpstreamTimeout,
         });
         foreach (var name in new[] { "session", "stateless-stdio", "stateless-http" }) await _gateway.WaitConnectedAsync(name);
     }
@@ -101,6 +106,7 @@ public sealed class ResourceSubscriptionTests : IAsyncLifetime
         await _gateway.Admin.RegisterAsync(TestServers.Stdio("restarting", d => d with
         {
             ProtocolVersion = pinned,
+            Timeout = UpstreamTimeout,
             AutoReconnect = true,
             ReconnectDelay = TimeSpan.FromMilliseconds(200),
         }));

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using McpServerless.Bridge;
+using McpServerless.Configuration;
+using Microsoft.Extensions.Options;
 using McpServerless.Proxy.Upstreams;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -20,7 +22,7 @@ namespace McpServerless.Proxy.Downstream;
 /// Only <c>tools/call</c>, <c>prompts/get</c> and <c>resources/read</c> may answer with input required (SEP-2322). A
 /// 2026-07-28 upstream needs no bridge: its input-required results pass through (see <see cref="InputRequiredRounds"/>).
 /// </remarks>
-internal sealed partial class StatelessBridge(PendingCallRegistry registry, RequestStateProtector protector, ILogger<StatelessBridge> logger)
+internal sealed partial class StatelessBridge(PendingCallRegistry registry, RequestStateProtector protector, IOptions<McpProxyOptions> options, ILogger<StatelessBridge> logger)
 {
     private const string InputKeyMeta = "mcpserverless/inputKey";
 
@@ -50,9 +52,14 @@ internal sealed partial class StatelessBridge(PendingCallRegistry registry, Requ
         PendingCall call;
         if (state is null)
         {
+            // Checked as a call starts, so a burst may pass it by a few; each parked call holds an upstream slot.
+            var limit = options.Value.Limits.MaxParkedCallsPerCaller;
+            if (registry.ParkedBy(callerKey) >= limit)
+                throw new UpstreamException(UpstreamError.Overloaded,
+                    $"You have {limit} calls waiting for your input, the limit per caller (MaxParkedCallsPerCaller); answer them or let them expire first.");
             var bridged = new BridgedCaller(caller);
             call = registry.Start(upstream.Model.Timeout,
-                async token => (await upstream.SendAsync(method, parameters, bridged, token)).Result, responses);
+                async token => (await upstream.SendAsync(method, parameters, bridged, token)).Result, responses, callerKey);
             _callers.Add(call, bridged);
             bridged.Attach(call);
         }

@@ -25,6 +25,7 @@ public sealed class PendingCallRegistry
     public static readonly TimeSpan DefaultGatherWindow = TimeSpan.FromMilliseconds(20);
 
     private readonly ConcurrentDictionary<string, PendingCall> _parked = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int> _parkedByCaller = new(StringComparer.Ordinal);
 
     public PendingCallRegistry(TimeProvider time, TimeSpan? gatherWindow = null)
     {
@@ -35,6 +36,9 @@ public sealed class PendingCallRegistry
 
     /// <summary>Calls waiting for their caller's retry.</summary>
     public int Count => _parked.Count;
+
+    /// <summary>Calls of <paramref name="caller"/> (as <see cref="Start"/> named it) waiting for its retry.</summary>
+    public int ParkedBy(string caller) => _parkedByCaller.GetValueOrDefault(caller);
 
     public TimeSpan GatherWindow { get; }
 
@@ -49,10 +53,12 @@ public sealed class PendingCallRegistry
     /// <c>inputResponses</c> the first request already carried (a caller may answer what it expects to be asked, as a
     /// stateless server would let it): a request asked under one of these keys is answered from them at once.
     /// </param>
-    public PendingCall Start(TimeSpan timeout, Func<CancellationToken, Task<JsonNode?>> upstream, IReadOnlyDictionary<string, JsonNode?>? suppliedResponses = null)
+    /// <param name="caller">Whose call it is, for <see cref="ParkedBy"/>.</param>
+    public PendingCall Start(TimeSpan timeout, Func<CancellationToken, Task<JsonNode?>> upstream, IReadOnlyDictionary<string, JsonNode?>? suppliedResponses = null,
+        string caller = "")
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero);
-        var call = new PendingCall(this, timeout, suppliedResponses);
+        var call = new PendingCall(this, timeout, suppliedResponses, caller);
         call.Begin(upstream);
         return call;
     }
@@ -61,13 +67,14 @@ public sealed class PendingCallRegistry
     public bool TryResume(string callId, [NotNullWhen(true)] out PendingCall? call)
     {
         if (!_parked.TryRemove(callId, out call)) return false;
-        call.Unpark();
+        Unparked(call);
         return true;
     }
 
     internal void Park(PendingCall call)
     {
         _parked[call.Id] = call;
+        _parkedByCaller.AddOrUpdate(call.Caller, 1, static (_, count) => count + 1);
         call.Deadline = Time.GetUtcNow() + call.Timeout;
         call.DeadlineTimer = Time.CreateTimer(static state =>
         {
@@ -79,14 +86,21 @@ public sealed class PendingCallRegistry
     /// <summary>Takes a parked call out without resuming it: it was given up.</summary>
     internal void Remove(PendingCall call)
     {
-        if (_parked.TryRemove(KeyValuePair.Create(call.Id, call))) call.Unpark();
+        if (_parked.TryRemove(KeyValuePair.Create(call.Id, call))) Unparked(call);
     }
 
     private void Expire(PendingCall call)
     {
         if (!_parked.TryRemove(KeyValuePair.Create(call.Id, call))) return;
-        call.Unpark();
+        Unparked(call);
         call.Cancel();
+    }
+
+    private void Unparked(PendingCall call)
+    {
+        call.Unpark();
+        if (_parkedByCaller.AddOrUpdate(call.Caller, 0, static (_, count) => count - 1) == 0)
+            _parkedByCaller.TryRemove(KeyValuePair.Create(call.Caller, 0));
     }
 }
 
@@ -108,10 +122,11 @@ public sealed class PendingCall
     private int _sequence;
     private int _stepping;
 
-    internal PendingCall(PendingCallRegistry registry, TimeSpan timeout, IReadOnlyDictionary<string, JsonNode?>? supplied)
+    internal PendingCall(PendingCallRegistry registry, TimeSpan timeout, IReadOnlyDictionary<string, JsonNode?>? supplied, string caller)
     {
         _registry = registry;
         Timeout = timeout;
+        Caller = caller;
         if (supplied is { Count: > 0 }) _supplied = new(supplied, StringComparer.Ordinal);
     }
 
@@ -120,6 +135,9 @@ public sealed class PendingCall
 
     /// <summary>How long each round waits for the caller's retry.</summary>
     public TimeSpan Timeout { get; }
+
+    /// <summary>Whose call it is.</summary>
+    public string Caller { get; }
 
     /// <summary>While parked: when the call is given up unless its caller is back.</summary>
     public DateTimeOffset? Deadline { get; internal set; }

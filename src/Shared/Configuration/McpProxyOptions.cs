@@ -99,6 +99,12 @@ public sealed class GatewayLimits
     /// <summary>Requests that may wait for one of those slots; beyond that a call fails at once with a JSON-RPC error.</summary>
     public int QueuedUpstreamRequests { get; set; } = 1024;
 
+    /// <summary>
+    /// Calls one stateless caller may have waiting for its input through the revision bridge (each holds an upstream
+    /// slot until answered or its server's <c>timeout</c>); a new bridged call beyond that fails with a JSON-RPC error.
+    /// </summary>
+    public int MaxParkedCallsPerCaller { get; set; } = 16;
+
     /// <summary>Admin API requests per client address per minute; more get 429.</summary>
     public int AdminRequestsPerMinute { get; set; } = 600;
 }

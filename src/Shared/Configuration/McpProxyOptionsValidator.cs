@@ -31,7 +31,7 @@ public sealed class McpProxyOptionsValidator : IValidateOptions<McpProxyOptions>
 
         var limits = options.Limits;
         if (limits.MaxRequestBodyBytes < 1024 || limits.MaxSessionsPerServer < 1 || limits.MaxSessionsPerCaller < 1 || limits.MaxConcurrentUpstreamRequests < 1
-            || limits.QueuedUpstreamRequests < 0 || limits.AdminRequestsPerMinute < 1)
+            || limits.QueuedUpstreamRequests < 0 || limits.AdminRequestsPerMinute < 1 || limits.MaxParkedCallsPerCaller < 1)
             failures.Add($"{prefix}:Limits values must be positive (MaxRequestBodyBytes at least 1024, QueuedUpstreamRequests may be 0).");
 
         if (limits.MaxResponseBytes is < McpDefinitionValidator.MinResponseBytes or > McpDefinitionValidator.MaxResponseBytes)

@@ -56,6 +56,31 @@ public sealed class PendingCallRegistryTests
     }
 
     [Fact]
+    public async Task Parked_calls_are_counted_per_caller_until_resumed_given_up_or_expired()
+    {
+        var registry = new PendingCallRegistry(_time, TimeSpan.Zero);
+        async Task<PendingCall> ParkAsync(string caller)
+        {
+            var call = new Script().Start(registry, async (call, ct) => await call.AskAsync("roots/list", new JsonObject(), null, ct), caller: caller);
+            Assert.IsType<PendingStep.InputRequired>(await call.NextStepAsync(CancellationToken.None));
+            return call;
+        }
+
+        var resumed = await ParkAsync("alice");
+        var givenUp = await ParkAsync("alice");
+        await ParkAsync("alice");
+        await ParkAsync("bob");
+        Assert.Equal((3, 1, 0), (registry.ParkedBy("alice"), registry.ParkedBy("bob"), registry.ParkedBy("carol")));
+
+        Assert.True(registry.TryResume(resumed.Id, out _));
+        givenUp.Cancel();
+        Assert.Equal(1, registry.ParkedBy("alice"));
+
+        _time.Advance(Timeout);
+        Assert.Equal((0, 0), (registry.ParkedBy("alice"), registry.ParkedBy("bob")));
+    }
+
+    [Fact]
     public async Task Requests_sent_together_reach_the_caller_in_one_round()
     {
         var registry = new PendingCallRegistry(_time, Window);
@@ -389,7 +414,8 @@ public sealed class PendingCallRegistryTests
         /// <summary>The upstream request itself, as the call holds it.</summary>
         public Task Done { get; private set; } = Task.CompletedTask;
 
-        public PendingCall Start(PendingCallRegistry registry, Func<PendingCall, CancellationToken, Task<JsonNode?>> script, IReadOnlyDictionary<string, JsonNode?>? supplied = null)
+        public PendingCall Start(PendingCallRegistry registry, Func<PendingCall, CancellationToken, Task<JsonNode?>> script, IReadOnlyDictionary<string, JsonNode?>? supplied = null,
+            string caller = "")
         {
             var started = new TaskCompletionSource<PendingCall>(TaskCreationOptions.RunContinuationsAsynchronously);
             var call = registry.Start(Timeout, ct =>
@@ -398,7 +424,7 @@ public sealed class PendingCallRegistryTests
                 var upstream = RunAsync(ct);
                 Done = upstream;
                 return upstream;
-            }, supplied);
+            }, supplied, caller);
             async Task<JsonNode?> RunAsync(CancellationToken ct) => await script(await started.Task, ct);
             started.SetResult(call);
             return call;

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using McpServerless.ChangeFeed;
 using McpServerless.Configuration;
 using McpServerless.Model;
@@ -14,33 +13,27 @@ using ModelContextProtocol.Protocol;
 namespace McpServerless.Proxy.Management;
 
 /// <summary>
-/// Keeps one <see cref="UpstreamConnection"/> per registered server, level-triggered: the change feed says which name
-/// to look at, and the store says what it should be, at start, on every change notice and on every
-/// <c>ReconcileInterval</c>. A lost, repeated or reordered notice therefore changes nothing in the end. A new version
-/// replaces the connection live; a deleted server's connection is closed (stdio children killed). What happens is
-/// told through <see cref="Changed"/> and <see cref="Notified"/>; statuses go to the store through a <see cref="StatusReporter"/>.
+/// Keeps one <see cref="UpstreamConnection"/> per registered server, in line with the store as a
+/// <see cref="RegistryReconciler{TStored}"/>. A new version replaces the connection live; a deleted server's
+/// connection is closed (stdio children killed). What happens is told through <see cref="Changed"/> and
+/// <see cref="Notified"/>; statuses go to the store through a <see cref="StatusReporter"/>.
 /// </summary>
-public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView, IUpstreamLookup, IUpstreamObserver
+public sealed partial class UpstreamManager : RegistryReconciler<StoredMcp>, IMcpRuntimeView, IUpstreamLookup, IUpstreamObserver
 {
     private readonly ConcurrentDictionary<string, UpstreamConnection> _connections = new(StringComparer.Ordinal);
-    private readonly SemaphoreSlim _reconciling = new(1, 1);
-    // A name to reconcile, or null for all of them (the feed may have missed notices).
-    private readonly Channel<string?> _changes = Channel.CreateUnbounded<string?>(new UnboundedChannelOptions { SingleReader = true });
     private readonly IMcpStore _store;
-    private readonly IRegistryChangeFeed _feed;
     private readonly IOptions<McpProxyOptions> _options;
     private readonly TimeProvider _time;
     private readonly ProxyInstruments _instruments;
     private readonly ILoggerFactory _loggerFactory;
     private readonly StatusReporter _reporter;
     private readonly UpstreamCredentials _credentials;
-    private readonly ILogger _logger;
 
     public UpstreamManager(IMcpStore store, IRegistryChangeFeed feed, UpstreamCredentials credentials, IOptions<McpProxyOptions> options, TimeProvider time, ProxyInstruments instruments, ILoggerFactory loggerFactory)
+        : base(feed, RegistryEntryType.Server, options, time, loggerFactory.CreateLogger<UpstreamManager>())
     {
-        (_store, _feed, _credentials, _options, _time, _instruments, _loggerFactory) = (store, feed, credentials, options, time, instruments, loggerFactory);
-        _logger = loggerFactory.CreateLogger<UpstreamManager>();
-        _reporter = new StatusReporter(store, _logger);
+        (_store, _credentials, _options, _time, _instruments, _loggerFactory) = (store, credentials, options, time, instruments, loggerFactory);
+        _reporter = new StatusReporter(store, Logger);
     }
 
     public event Func<UpstreamChange, ValueTask>? Changed;
@@ -77,7 +70,7 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
         }
         catch (Exception ex)
         {
-            LogHandlerFailed(_logger, ex, connection.Name);
+            LogHandlerFailed(Logger, ex, connection.Name);
         }
     }
 
@@ -90,31 +83,15 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var reporting = _reporter.RunAsync(name => _connections.GetValueOrDefault(name), stoppingToken);
-        var applying = ApplyChangesLoopAsync(stoppingToken);
-        // The feed only queues the name: a publisher (an admin request, in-process) never waits for connections to open or close.
-        // Notices about virtual servers are the VirtualServerCatalog's.
-        await using var subscription = await _feed.SubscribeAsync((change, _) =>
-        {
-            if (change.Kind == RegistryChangeKind.Resync) _changes.Writer.TryWrite(null);
-            else if (change.Type == RegistryEntryType.Server) _changes.Writer.TryWrite(change.Name);
-            return ValueTask.CompletedTask;
-        }, stoppingToken);
-        using var timer = new PeriodicTimer(_options.Value.ReconcileInterval, _time);
-        try
-        {
-            do
-            {
-                await ReconcileAllAsync(stoppingToken);
-                // Re-reporting every interval makes a live instance's report the freshest, so what a vanished
-                // replica last wrote stops showing, and an entry's age tells whether any replica still holds it.
-                foreach (var connection in _connections.Values) _reporter.Enqueue(connection);
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-        await Task.WhenAll(reporting, applying);
+        await base.ExecuteAsync(stoppingToken);
+        await reporting;
+    }
+
+    // Re-reporting every interval makes a live instance's report the freshest, so what a vanished replica last
+    // wrote stops showing, and an entry's age tells whether any replica still holds it.
+    protected override void OnIntervalReconciled()
+    {
+        foreach (var connection in _connections.Values) _reporter.Enqueue(connection);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
@@ -123,77 +100,15 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
         await Task.WhenAll(_connections.Keys.Select(name => RemoveAsync(name).AsTask()));
     }
 
-    /// <summary>Brings every connection in line with the store.</summary>
-    public async Task ReconcileAllAsync(CancellationToken cancellationToken)
-    {
-        IReadOnlyList<StoredMcp> stored;
-        try
-        {
-            stored = await _store.ListAsync(cancellationToken);
-        }
-        catch (McpStoreException ex)
-        {
-            LogReconcileFailed(_logger, ex.Message);
-            return;
-        }
+    protected override IEnumerable<string> LiveNames => _connections.Keys;
 
-        await _reconciling.WaitAsync(cancellationToken);
-        try
-        {
-            var wanted = stored.ToDictionary(m => m.Definition.Name, StringComparer.Ordinal);
-            foreach (var name in _connections.Keys.Where(n => !wanted.ContainsKey(n)).ToList())
-                await RemoveAsync(name);
-            foreach (var entry in wanted.Values)
-                await ApplyAsync(entry);
-        }
-        finally
-        {
-            _reconciling.Release();
-        }
-    }
+    protected override ValueTask<IReadOnlyList<StoredMcp>> ListStoredAsync(CancellationToken cancellationToken) => _store.ListAsync(cancellationToken);
 
-    /// <summary>Brings one name in line with the store.</summary>
-    public async Task ReconcileAsync(string name, CancellationToken cancellationToken)
-    {
-        StoredMcp? stored;
-        try
-        {
-            stored = await _store.GetAsync(name, cancellationToken);
-        }
-        catch (McpStoreException ex)
-        {
-            LogReconcileFailed(_logger, ex.Message);
-            return;
-        }
+    protected override ValueTask<StoredMcp?> GetStoredAsync(string name, CancellationToken cancellationToken) => _store.GetAsync(name, cancellationToken);
 
-        await _reconciling.WaitAsync(cancellationToken);
-        try
-        {
-            if (stored is null) await RemoveAsync(name);
-            else await ApplyAsync(stored);
-        }
-        finally
-        {
-            _reconciling.Release();
-        }
-    }
+    protected override string NameOf(StoredMcp stored) => stored.Definition.Name;
 
-    private async Task ApplyChangesLoopAsync(CancellationToken stoppingToken)
-    {
-        try
-        {
-            await foreach (var name in _changes.Reader.ReadAllAsync(stoppingToken))
-            {
-                if (name is null) await ReconcileAllAsync(stoppingToken);
-                else await ReconcileAsync(name, stoppingToken);
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async ValueTask ApplyAsync(StoredMcp stored)
+    protected override async ValueTask ApplyAsync(StoredMcp stored)
     {
         var name = stored.Definition.Name;
         if (_connections.TryGetValue(name, out var current) && current.Model.Version == stored.Version) return;
@@ -204,20 +119,20 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
         var connection = new UpstreamConnection(model, _options.Value.InstanceId, _time, _instruments, _loggerFactory, this);
         _connections[name] = connection;
         connection.Start();
-        LogApplied(_logger, name, stored.Version);
+        LogApplied(Logger, name, stored.Version);
 
         if (current is null) return;
         await RaiseAsync(new UpstreamChange(name, Removed: false, current.Model.Definition.IsolateSessions || model.Definition.IsolateSessions));
         await current.DisposeAsync();
     }
 
-    private async ValueTask RemoveAsync(string name)
+    protected override async ValueTask RemoveAsync(string name)
     {
         if (!_connections.TryRemove(name, out var connection)) return;
         _credentials.Forget(name);
         await RaiseAsync(new UpstreamChange(name, Removed: true, IsolationChanged: false));
         await connection.DisposeAsync();
-        LogRemoved(_logger, name);
+        LogRemoved(Logger, name);
         await _reporter.RemoveAsync(name);
     }
 
@@ -235,7 +150,4 @@ public sealed partial class UpstreamManager : BackgroundService, IMcpRuntimeView
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A handler of the tool list change of {McpName} failed")]
     private static partial void LogHandlerFailed(ILogger logger, Exception exception, string mcpName);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconcile with the store failed; retrying at the next interval: {Error}")]
-    private static partial void LogReconcileFailed(ILogger logger, string error);
 }

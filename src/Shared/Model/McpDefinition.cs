@@ -7,7 +7,7 @@ namespace McpServerless.Model;
 /// A registered upstream MCP server: the same fields, names and JSON shape as the original
 /// Go gateway's <c>MCPDefinition</c>. Durations are written as Go duration strings ("30s").
 /// </summary>
-public sealed record McpDefinition
+public sealed record McpDefinition : IAccessControlled
 {
     /// <summary>Unique name; also the first path segment of the server's proxy endpoints.</summary>
     public string Name { get; init; } = "";

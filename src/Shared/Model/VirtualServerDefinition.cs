@@ -8,7 +8,7 @@ namespace McpServerless.Model;
 /// namespace. Members are chosen by <see cref="MemberSelector"/>s (<c>server:tool</c>, the part after the colon a
 /// glob); a selector may name a server that is not registered yet, and then selects nothing until it is.
 /// </summary>
-public sealed record VirtualServerDefinition
+public sealed record VirtualServerDefinition : IAccessControlled
 {
     /// <summary>Unique among servers and virtual servers; the first path segment of the endpoints.</summary>
     public string Name { get; init; } = "";

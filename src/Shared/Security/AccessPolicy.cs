@@ -55,13 +55,8 @@ public sealed class McpAccessRule
     /// <summary>What an OAuth token needs here: the server's own <c>requiredScopes</c>/<c>requiredRoles</c>, or null for the configured defaults.</summary>
     public ScopeRequirement? Scopes { get; }
 
-    /// <summary>Compiles a validated definition's <c>allowedIPs</c>, <c>authTokens</c>, <c>requireAuth</c>, <c>requiredScopes</c> and <c>requiredRoles</c>.</summary>
-    public static McpAccessRule From(McpDefinition definition) =>
-        new(IpAllowList.Parse(definition.AllowedIps), TokenSet.Create(definition.AuthTokens), definition.RequireAuth,
-            ScopeRequirement.From(definition.RequiredScopes, definition.RequiredRoles));
-
-    /// <summary>Compiles a validated virtual server's access rules, which work as a server's.</summary>
-    public static McpAccessRule From(VirtualServerDefinition definition) =>
+    /// <summary>Compiles a validated server's or virtual server's <c>allowedIPs</c>, <c>authTokens</c>, <c>requireAuth</c>, <c>requiredScopes</c> and <c>requiredRoles</c>.</summary>
+    public static McpAccessRule From(IAccessControlled definition) =>
         new(IpAllowList.Parse(definition.AllowedIps), TokenSet.Create(definition.AuthTokens), definition.RequireAuth,
             ScopeRequirement.From(definition.RequiredScopes, definition.RequiredRoles));
 }

@@ -78,9 +78,7 @@ public static partial class McpDefinitionValidator
 
         errors.CheckNoMask("headers", definition.Headers?.Values);
         errors.CheckNoMask("env", definition.Env?.Values);
-        CheckAccessRules(errors, definition.AuthTokens, definition.AllowedIps);
-
-        CheckRequiredScopes(errors, definition.RequiredScopes, definition.RequiredRoles);
+        CheckAccessRules(errors, definition);
         if (definition.UpstreamAuth is { } upstreamAuth)
             CheckUpstreamAuth(errors, definition, upstreamAuth);
 
@@ -91,13 +89,6 @@ public static partial class McpDefinitionValidator
         }
 
         return errors.ToDictionary();
-    }
-
-    /// <summary>The OAuth requirements a server and a virtual server share: <c>requiredScopes</c> and <c>requiredRoles</c>.</summary>
-    internal static void CheckRequiredScopes(FieldErrors errors, IReadOnlyList<string>? requiredScopes, IReadOnlyList<string>? requiredRoles)
-    {
-        CheckScopes(errors, "requiredScopes", requiredScopes);
-        CheckScopes(errors, "requiredRoles", requiredRoles);
     }
 
     private static void CheckScopes(FieldErrors errors, string field, IReadOnlyList<string>? values)
@@ -165,9 +156,10 @@ public static partial class McpDefinitionValidator
             errors.Add("description", $"The description may have {MaxDescriptionLength} characters at most.");
     }
 
-    /// <summary>The access rules a server and a virtual server share: <c>authTokens</c> and <c>allowedIPs</c>.</summary>
-    internal static void CheckAccessRules(FieldErrors errors, IReadOnlyList<string>? authTokens, IReadOnlyList<string>? allowedIps)
+    /// <summary>The access rules a server and a virtual server share: <c>authTokens</c>, <c>allowedIPs</c>, <c>requiredScopes</c> and <c>requiredRoles</c>.</summary>
+    internal static void CheckAccessRules(FieldErrors errors, IAccessControlled definition)
     {
+        var authTokens = definition.AuthTokens;
         errors.CheckNoMask("authTokens", authTokens);
         errors.CheckList("authTokens", authTokens, allowEmpty: false);
         if (authTokens?.Any(t => t.Any(char.IsWhiteSpace)) == true)
@@ -175,12 +167,14 @@ public static partial class McpDefinitionValidator
         // Left after restoring stored tokens, the mask would become a token anyone can guess.
         if (authTokens?.Contains(SecretRedaction.Mask) == true)
             errors.Add("authTokens", $"'{SecretRedaction.Mask}' stands for a stored token only in a list of the stored length; enter every token again to remove one.");
-        if (allowedIps is not null)
+        if (definition.AllowedIps is { } allowedIps)
         {
             errors.CheckList("allowedIPs", allowedIps, allowEmpty: false);
             foreach (var entry in allowedIps.Where(e => !IpAllowList.TryParseEntry(e, out _)).Take(5))
                 errors.Add("allowedIPs", $"'{FieldErrors.Truncate(entry)}' is not an IP address or CIDR range.");
         }
+        CheckScopes(errors, "requiredScopes", definition.RequiredScopes);
+        CheckScopes(errors, "requiredRoles", definition.RequiredRoles);
     }
 
     private static void CheckDuration(FieldErrors errors, string field, TimeSpan? value, TimeSpan minimum)

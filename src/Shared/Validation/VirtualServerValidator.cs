@@ -26,8 +26,7 @@ public static partial class VirtualServerValidator
         CheckSelectors(errors, "resources", definition, definition.Resources, selectors);
         CheckOverrides(errors, definition.Overrides, selectors);
 
-        McpDefinitionValidator.CheckAccessRules(errors, definition.AuthTokens, definition.AllowedIps);
-        McpDefinitionValidator.CheckRequiredScopes(errors, definition.RequiredScopes, definition.RequiredRoles);
+        McpDefinitionValidator.CheckAccessRules(errors, definition);
         return errors.ToDictionary();
     }
 

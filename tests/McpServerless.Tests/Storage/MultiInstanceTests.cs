@@ -16,51 +16,26 @@ public sealed class MultiInstanceTests(ITestOutputHelper output)
     [Fact]
     public async Task Redis_store_and_pub_sub_keep_two_processes_in_step()
     {
-        await using var redis = await RedisServer.StartNewAsync();
-        var shared = new Dictionary<string, string>
-        {
-            ["McpProxy:Storage:Provider"] = "Redis",
-            ["McpProxy:Storage:Redis:Configuration"] = redis.Configuration,
-            ["McpProxy:ChangeFeed:Provider"] = "Redis",
-            ["McpProxy:ReconcileInterval"] = "01:00:00", // only the feed can move B within the test
-        };
-        await using var a = await GatewayProcess.StartAsync(shared);
-        await using var b = await GatewayProcess.StartAsync(shared);
+        await using var gateways = await GatewayPair.OnRedisAsync(bHearsTheFeed: true);
 
-        await AssertChangesPropagateAsync(a, b, "over the Redis feed");
+        await AssertChangesPropagateAsync(gateways, "over the Redis feed");
     }
 
     [Fact]
     public async Task Lost_notices_are_made_good_by_the_interval_reconcile()
     {
-        await using var redis = await RedisServer.StartNewAsync();
-        var store = new Dictionary<string, string>
-        {
-            ["McpProxy:Storage:Provider"] = "Redis",
-            ["McpProxy:Storage:Redis:Configuration"] = redis.Configuration,
-            ["McpProxy:ReconcileInterval"] = "00:00:01",
-        };
-        // A publishes to Redis; B listens to nothing (in-process feed), as if every notice were lost.
-        await using var a = await GatewayProcess.StartAsync(new Dictionary<string, string>(store) { ["McpProxy:ChangeFeed:Provider"] = "Redis" });
-        await using var b = await GatewayProcess.StartAsync(store);
+        await using var gateways = await GatewayPair.OnRedisAsync(bHearsTheFeed: false);
 
-        await AssertChangesPropagateAsync(a, b, "by reconcile alone");
+        await AssertChangesPropagateAsync(gateways, "by reconcile alone");
     }
 
     [Fact]
     public async Task Two_processes_on_azurite_tables_converge_by_reconcile()
     {
-        await using var azurite = await AzuriteServer.StartNewAsync();
-        var shared = new Dictionary<string, string>
-        {
-            ["McpProxy:Storage:Provider"] = "Table",
-            ["McpProxy:Storage:Table:ConnectionString"] = azurite.ConnectionString,
-            ["McpProxy:ReconcileInterval"] = "00:00:01",
-        };
-        await using var a = await GatewayProcess.StartAsync(shared);
-        await using var b = await GatewayProcess.StartAsync(shared);
+        await using var gateways = await GatewayPair.OnAzuriteAsync();
+        var (a, b) = (gateways.A, gateways.B);
 
-        await AssertChangesPropagateAsync(a, b, "on Azurite by reconcile");
+        await AssertChangesPropagateAsync(gateways, "on Azurite by reconcile");
 
         // The proxy instances wrote status and tools back to the table: an admin host without connections can answer.
         await a.Admin.RegisterAsync(TestServers.Stdio("reported"));
@@ -71,16 +46,8 @@ public sealed class MultiInstanceTests(ITestOutputHelper output)
     [Fact]
     public async Task A_new_virtual_server_is_served_by_the_other_process_within_the_reconcile_interval()
     {
-        await using var redis = await RedisServer.StartNewAsync();
-        var store = new Dictionary<string, string>
-        {
-            ["McpProxy:Storage:Provider"] = "Redis",
-            ["McpProxy:Storage:Redis:Configuration"] = redis.Configuration,
-            ["McpProxy:ReconcileInterval"] = "00:00:01",
-        };
-        // B listens to nothing (in-process feed): only its reconcile can bring what A registers.
-        await using var a = await GatewayProcess.StartAsync(new Dictionary<string, string>(store) { ["McpProxy:ChangeFeed:Provider"] = "Redis" });
-        await using var b = await GatewayProcess.StartAsync(store);
+        await using var gateways = await GatewayPair.OnRedisAsync(bHearsTheFeed: false);
+        var (a, b) = (gateways.A, gateways.B);
         await a.Admin.RegisterAsync(TestServers.Stdio("member"));
         await CallThroughAsync(b, "member", "member is up", "echo", new() { ["message"] = "member is up" });
 
@@ -91,27 +58,22 @@ public sealed class MultiInstanceTests(ITestOutputHelper output)
             Tools = ["member:echo"],
             Overrides = new Dictionary<string, MemberOverride> { ["member:echo"] = new() { Name = "say" } },
         });
-        try
-        {
-            await CallThroughAsync(b, "team", "across", "say", new() { ["message"] = "across" });
-        }
-        catch
-        {
-            output.WriteLine($"--- gateway A ---{Environment.NewLine}{a.Output}{Environment.NewLine}--- gateway B ---{Environment.NewLine}{b.Output}");
-            throw;
-        }
+        await WithOutputOnFailureAsync(gateways, () => CallThroughAsync(b, "team", "across", "say", new() { ["message"] = "across" }));
         output.WriteLine($"virtual server registered on A served by B by reconcile after {watch.ElapsedMilliseconds} ms");
     }
 
-    private async Task AssertChangesPropagateAsync(GatewayProcess a, GatewayProcess b, string how)
+    private Task AssertChangesPropagateAsync(GatewayPair gateways, string how) =>
+        WithOutputOnFailureAsync(gateways, () => ChangesPropagateAsync(gateways.A, gateways.B, how));
+
+    private async Task WithOutputOnFailureAsync(GatewayPair gateways, Func<Task> check)
     {
         try
         {
-            await ChangesPropagateAsync(a, b, how);
+            await check();
         }
         catch
         {
-            output.WriteLine($"--- gateway A ---{Environment.NewLine}{a.Output}{Environment.NewLine}--- gateway B ---{Environment.NewLine}{b.Output}");
+            output.WriteLine(gateways.Output);
             throw;
         }
     }
@@ -156,4 +118,73 @@ public sealed class MultiInstanceTests(ITestOutputHelper output)
                 return "";
             }
         }, v => v == expected, $"{name} to answer '{expected}' on the other instance", TimeSpan.FromSeconds(60));
+
+    /// <summary>Gateway processes A and B sharing one registry, with the server that holds it; disposed B first, the registry last.</summary>
+    private sealed class GatewayPair : IAsyncDisposable
+    {
+        private readonly IAsyncDisposable[] _owned;
+
+        private GatewayPair(IAsyncDisposable[] owned, GatewayProcess a, GatewayProcess b) => (_owned, A, B) = (owned, a, b);
+
+        public GatewayProcess A { get; }
+
+        public GatewayProcess B { get; }
+
+        /// <summary>Both processes' output, for a failed test.</summary>
+        public string Output => $"--- gateway A ---{Environment.NewLine}{A.Output}{Environment.NewLine}--- gateway B ---{Environment.NewLine}{B.Output}";
+
+        /// <summary>
+        /// On one Redis store, A publishing every change on the Redis feed. B either listens to that feed and reconciles
+        /// only hourly, so only the feed can move it within a test, or listens to nothing (an in-process feed), as if
+        /// every notice were lost, and reconciles every second.
+        /// </summary>
+        public static async Task<GatewayPair> OnRedisAsync(bool bHearsTheFeed)
+        {
+            var redis = await RedisServer.StartNewAsync();
+            var store = new Dictionary<string, string>
+            {
+                ["McpProxy:Storage:Provider"] = "Redis",
+                ["McpProxy:Storage:Redis:Configuration"] = redis.Configuration,
+                ["McpProxy:ReconcileInterval"] = bHearsTheFeed ? "01:00:00" : "00:00:01",
+            };
+            var publishing = new Dictionary<string, string>(store) { ["McpProxy:ChangeFeed:Provider"] = "Redis" };
+            return await StartAsync(redis, publishing, bHearsTheFeed ? publishing : store);
+        }
+
+        /// <summary>On one Azurite table, which has no feed: both reconcile every second.</summary>
+        public static async Task<GatewayPair> OnAzuriteAsync()
+        {
+            var azurite = await AzuriteServer.StartNewAsync();
+            var shared = new Dictionary<string, string>
+            {
+                ["McpProxy:Storage:Provider"] = "Table",
+                ["McpProxy:Storage:Table:ConnectionString"] = azurite.ConnectionString,
+                ["McpProxy:ReconcileInterval"] = "00:00:01",
+            };
+            return await StartAsync(azurite, shared, shared);
+        }
+
+        private static async Task<GatewayPair> StartAsync(IAsyncDisposable registry, Dictionary<string, string> settingsA, Dictionary<string, string> settingsB)
+        {
+            var started = new Stack<IAsyncDisposable>([registry]);
+            try
+            {
+                var a = await GatewayProcess.StartAsync(settingsA);
+                started.Push(a);
+                var b = await GatewayProcess.StartAsync(settingsB);
+                started.Push(b);
+                return new GatewayPair([.. started], a, b);
+            }
+            catch
+            {
+                while (started.TryPop(out var owned)) await owned.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var owned in _owned) await owned.DisposeAsync();
+        }
+    }
 }

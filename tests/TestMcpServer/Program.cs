@@ -5,13 +5,22 @@ using McpServerless.TestMcpServer;
 //   streamable-http:  McpServerless.TestMcpServer http <port>   (serves /mcp, and legacy SSE at /mcp/sse)
 //                     ... http <port> <issuer> <audience>          (the same, only for access tokens from that issuer for
 //                                                                   that audience, checked with no clock skew)
+// Either takes --refuse-initialize: the server then speaks 2026-07-28 alone (see InitializeRefusal).
+var refuseInitialize = args.Contains(InitializeRefusal.Flag);
+args = [.. args.Where(a => a != InitializeRefusal.Flag)];
+void Configure(ModelContextProtocol.Server.McpServerOptions options)
+{
+    TestTools.Configure(options);
+    if (refuseInitialize) InitializeRefusal.Apply(options);
+}
+
 var mode = args.FirstOrDefault() ?? "stdio";
 if (mode == "stdio")
 {
     var builder = Host.CreateApplicationBuilder();
     builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
-    builder.Services.AddMcpServer(TestTools.Configure).WithStdioServerTransport().WithTools<TestTools>().WithPrompts<TestPrompts>().WithResources<TestResources>().WithTestSubscriptions();
+    builder.Services.AddMcpServer(Configure).WithStdioServerTransport().WithTools<TestTools>().WithPrompts<TestPrompts>().WithResources<TestResources>().WithTestSubscriptions();
     await builder.Build().RunAsync();
 }
 else
@@ -20,7 +29,7 @@ else
     var builder = WebApplication.CreateSlimBuilder();
     builder.Logging.SetMinimumLevel(LogLevel.Warning);
     builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, port));
-    builder.Services.AddMcpServer(TestTools.Configure)
+    builder.Services.AddMcpServer(Configure)
         .WithHttpTransport(o =>
         {
             o.SessionMode = ModelContextProtocol.AspNetCore.HttpServerSessionMode.StatefulForInitializeClients;

@@ -2,8 +2,8 @@ using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using McpServerless.Bridge;
 using McpServerless.Configuration;
-using Microsoft.Extensions.Options;
 using McpServerless.Proxy.Upstreams;
+using Microsoft.Extensions.Options;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 

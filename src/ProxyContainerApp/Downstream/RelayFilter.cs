@@ -43,7 +43,7 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
                     await AnswerAsync(context, request, call.Token);
                 return;
             case JsonRpcRequest { Method: RequestMethods.SubscriptionsListen } listen when context.Server.SessionId is null:
-                await AnswerListenAsync(context, listen, services.Listens.ListenAsync(Listening, context.Server, listen, cancellationToken), cancellationToken);
+                await ListenAsync(context, listen, cancellationToken);
                 return;
             case JsonRpcNotification { Method: NotificationMethods.CancelledNotification } cancelled:
                 _inFlight.Cancel(cancelled);
@@ -124,7 +124,7 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
             catch (McpProtocolException ex)
             {
                 outcome = McpOutcome.JsonRpcError((int)ex.ErrorCode, ex.Message, answering: true, refused: ex is ToolFilteredException);
-                var (code, data) = (ex.ErrorCode, ErrorData(ex));
+                var (code, data) = (ex.ErrorCode, UpstreamErrorData.Of(ex));
                 if (ResultShaper.SpeaksLatest(request, context.Server)) (code, data) = ResultShaper.ErrorForLatest(request, code, data);
                 reply = Error(request, code, ex.Message, data);
             }
@@ -182,13 +182,16 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
         }
     }
 
-    // A listen stream closed by its caller gets no answer; one the gateway ends gets an error saying why.
-    private static async Task AnswerListenAsync(MessageContext context, JsonRpcRequest request, Task listening, CancellationToken cancellationToken)
+    // A listen stream closed by its caller (its normal end) gets no answer; one the gateway ends gets an error saying
+    // why. Measured as one operation, as long as the stream.
+    private async Task ListenAsync(MessageContext context, JsonRpcRequest request, CancellationToken cancellationToken)
     {
+        var operation = StartMeasuring(context, request, request.Method, target: null);
+        var outcome = McpOutcome.Ok;
         JsonRpcError reply;
         try
         {
-            await listening;
+            await services.Listens.ListenAsync(Listening, context.Server, request, cancellationToken);
             return;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -197,11 +200,17 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
         }
         catch (McpProtocolException ex)
         {
+            outcome = McpOutcome.JsonRpcError((int)ex.ErrorCode, ex.Message, answering: true);
             reply = Error(request, ex.ErrorCode, ex.Message);
         }
         catch (UpstreamException ex)
         {
+            outcome = McpOutcome.GatewayFailure(ex.Outcome, ex.Message, answering: true);
             reply = Error(request, ex.Code, ex.Message);
+        }
+        finally
+        {
+            operation.Complete(outcome);
         }
         // Not the request's token: the gateway may have cancelled it to end the stream.
         await context.Server.SendMessageAsync(reply, CancellationToken.None);
@@ -241,29 +250,6 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
 
     private static JsonRpcError Error(JsonRpcRequest request, McpErrorCode code, string message, JsonNode? data = null) =>
         new() { Id = request.Id, Error = new JsonRpcErrorDetail { Code = (int)code, Message = message, Data = data } };
-
-    /// <summary>
-    /// The <c>data</c> of an upstream's JSON-RPC error, which the SDK client keeps as the exception's <see cref="Exception.Data"/>
-    /// entries (strings, numbers and booleans as such, anything else as <see cref="System.Text.Json.JsonElement"/>); null when it sent none.
-    /// </summary>
-    private static JsonObject? ErrorData(McpProtocolException ex)
-    {
-        if (ex.Data.Count == 0) return null;
-        var data = new JsonObject();
-        foreach (System.Collections.DictionaryEntry entry in ex.Data)
-        {
-            if (entry.Key is not string key) continue;
-            data[key] = entry.Value switch
-            {
-                System.Text.Json.JsonElement element => JsonNode.Parse(element.GetRawText()),
-                string text => text,
-                double number => number,
-                bool flag => flag,
-                _ => null,
-            };
-        }
-        return data;
-    }
 }
 
 /// <summary>A session as logs name it (<see cref="SessionTags"/>), computed only when a message is written.</summary>

@@ -74,6 +74,43 @@ public sealed class McpSpansAndMetricsTests
     }
 
     [Fact]
+    public async Task A_listen_stream_is_one_server_operation_and_one_the_gateway_ends_says_why()
+    {
+        var capture = new TelemetryCapture();
+        await using var gateway = await capture.StartGatewayAsync();
+        await gateway.Admin.RegisterAsync(TestServers.Stdio("listened"));
+        await gateway.WaitConnectedAsync("listened");
+        await using var client = await gateway.ConnectAsync("listened/stream");
+        var acknowledged = new TaskCompletionSource();
+        await using var onAck = client.RegisterNotificationHandler(NotificationMethods.SubscriptionsAcknowledgedNotification, (_, _) =>
+        {
+            acknowledged.TrySetResult();
+            return ValueTask.CompletedTask;
+        });
+        var trace = ActivityTraceId.CreateRandom();
+
+        var listening = client.SendRequestAsync(new JsonRpcRequest
+        {
+            Method = RequestMethods.SubscriptionsListen,
+            Params = new JsonObject
+            {
+                ["notifications"] = new JsonObject { ["toolsListChanged"] = true },
+                ["_meta"] = new JsonObject { ["traceparent"] = $"00-{trace}-{ActivitySpanId.CreateRandom()}-01" },
+            },
+        });
+        await acknowledged.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        await gateway.Admin.UnregisterAsync("listened");
+        await Assert.ThrowsAsync<McpProtocolException>(() => listening);
+
+        var span = Assert.Single(await capture.SpansAsync(trace, s => s.Length == 1));
+        Assert.Equal(ActivityKind.Server, span.Kind);
+        Assert.Equal(RequestMethods.SubscriptionsListen, span.GetTagItem("mcp.method.name"));
+        Assert.Equal("not_connected", span.GetTagItem("error.type"));
+        Assert.Single(capture.Points("mcp.server.operation.duration", new("mcp_gateway.server", "listened")),
+            p => TelemetryCapture.Tags(p)["mcp.method.name"] as string == RequestMethods.SubscriptionsListen);
+    }
+
+    [Fact]
     public async Task A_tool_call_on_the_aggregate_continues_the_callers_http_traceparent_to_an_http_upstream()
     {
         var capture = new TelemetryCapture();

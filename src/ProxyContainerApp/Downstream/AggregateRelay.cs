@@ -58,10 +58,21 @@ internal sealed class AggregateRelay(IUpstreamLookup upstreams, AccessPolicy pol
     /// </summary>
     private Dictionary<string, UpstreamConnection> Usable(JsonRpcRequest request) => Usable(request.Context?.User as OAuthPrincipal ?? Identity.Principal);
 
-    private Dictionary<string, UpstreamConnection> Usable(OAuthPrincipal? principal) =>
+    private Dictionary<string, UpstreamConnection> Usable(OAuthPrincipal? principal) => Usable(upstreams, policy, Identity, principal);
+
+    private static Dictionary<string, UpstreamConnection> Usable(IUpstreamLookup upstreams, AccessPolicy policy, CallerIdentity caller, OAuthPrincipal? principal) =>
         upstreams.Connections
-            .Where(c => c.Session is not null && policy.Admits(Identity.Address, Identity.Token, principal, c.Model.AccessRule))
+            .Where(c => c.Session is not null && policy.Admits(caller.Address, caller.Token, principal, c.Model.AccessRule))
             .ToDictionary(c => c.Name, StringComparer.Ordinal);
+
+    /// <summary>The upstream tool the aggregate shows <paramref name="caller"/> as <paramref name="exposed"/>, or null.</summary>
+    public static Tool? ExposedTool(IUpstreamLookup upstreams, AccessPolicy policy, CallerIdentity caller, string exposed)
+    {
+        var usable = Usable(upstreams, policy, caller, caller.Principal);
+        return AggregateNaming.Route(exposed, usable.Keys) is var (server, name)
+            ? usable[server].Session?.Tools.FirstOrDefault(t => t.Name == name)
+            : null;
+    }
 
     private JsonNode ListTools(JsonRpcRequest request)
     {

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using McpServerless.Proxy.Upstreams;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
@@ -16,21 +15,23 @@ namespace McpServerless.Proxy.Downstream;
 /// </summary>
 internal static class ParamHeaders
 {
+    /// <summary>The tool a 2026-07-28 <c>tools/call</c> names in its <c>Mcp-Name</c> header; null for any other request.</summary>
+    public static string? CalledTool(HttpRequest request) =>
+        HttpMethods.IsPost(request.Method) && ResultShaper.IsLatest(request.Headers["MCP-Protocol-Version"])
+        && request.Headers["Mcp-Method"].ToString().Trim() == RequestMethods.ToolsCall
+            ? McpHeaderEncoder.DecodeValue(request.Headers["Mcp-Name"].ToString().Trim())
+            : null;
+
     /// <summary>
     /// Answers <c>400</c> with a JSON-RPC <c>-32020</c> (HeaderMismatch) error and returns true when the request's
-    /// <c>Mcp-Param-*</c> headers do not match its arguments. Only a 2026-07-28 call of a tool with annotated parameters
-    /// has its body read (and buffered for the SDK); every other request passes untouched.
+    /// <c>Mcp-Param-*</c> headers do not match the arguments of its call of <paramref name="tool"/>, named
+    /// <paramref name="name"/> on this endpoint. Only the call of a tool with annotated parameters has its body read
+    /// (and buffered for the SDK).
     /// </summary>
-    public static async Task<bool> RejectMismatchAsync(HttpContext context, UpstreamConnection upstream)
+    public static async Task<bool> RejectMismatchAsync(HttpContext context, string name, Tool tool)
     {
+        if (!Annotated(tool.InputSchema)) return false;
         var request = context.Request;
-        if (!HttpMethods.IsPost(request.Method) || !ResultShaper.IsLatest(request.Headers["MCP-Protocol-Version"])
-            || request.Headers["Mcp-Method"].ToString().Trim() != RequestMethods.ToolsCall
-            || McpHeaderEncoder.DecodeValue(request.Headers["Mcp-Name"].ToString().Trim()) is not { } name
-            || upstream.Session?.Tools.FirstOrDefault(t => t.Name == name) is not { } tool
-            || !Annotated(tool.InputSchema))
-            return false;
-
         request.EnableBuffering();
         JsonNode? body;
         try

@@ -3,6 +3,7 @@ using McpServerless.Proxy.Upstreams;
 using McpServerless.Security;
 using McpServerless.Security.OAuth;
 using McpServerless.VirtualServers;
+using ModelContextProtocol.Protocol;
 
 namespace McpServerless.Proxy.Downstream;
 
@@ -16,7 +17,7 @@ namespace McpServerless.Proxy.Downstream;
 /// a revoked token or a narrowed allow-list ends a caller's access to its open sessions at once. A POST body that is
 /// not UTF-8 JSON is refused here as well (<see cref="JsonRpcBodyCheck"/>). Then a 2026-07-28 tool
 /// call whose <c>Mcp-Param-*</c> headers contradict its arguments is refused as the SDK refuses its own
-/// (<see cref="ParamHeaders"/>). What it established travels on as the request's <see cref="IMcpProxyFeature"/>.
+/// (<see cref="ParamHeaders"/>), on every endpoint, against the tool the endpoint shows under that name. What it established travels on as the request's <see cref="IMcpProxyFeature"/>.
 /// </summary>
 internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLookup upstreams, VirtualServerCatalog virtualServers, AccessPolicy policy, SessionAdmission admission)
 {
@@ -97,7 +98,9 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLooku
                 return;
             }
             feature.Upstream = upstream;
-            if (upstream is not null && await ParamHeaders.RejectMismatchAsync(context, upstream)) return;
+            if (ParamHeaders.CalledTool(context.Request) is { } called && ExposedTool(upstream, plan, feature.Caller, called) is { } tool
+                && await ParamHeaders.RejectMismatchAsync(context, called, tool))
+                return;
             await next(context);
         }
         finally
@@ -105,6 +108,12 @@ internal sealed class ProxyAccessMiddleware(RequestDelegate next, IUpstreamLooku
             slot?.FreeIfUnused();
         }
     }
+
+    // The tool the endpoint shows under that name: its schema's x-mcp-header annotations are what the caller saw.
+    private Tool? ExposedTool(UpstreamConnection? upstream, VirtualServerPlan? plan, CallerIdentity caller, string name) =>
+        upstream is not null ? upstream.Session?.Tools.FirstOrDefault(t => t.Name == name)
+        : plan is not null ? VirtualRelay.ExposedTool(plan, upstreams, name)
+        : AggregateRelay.ExposedTool(upstreams, policy, caller, name);
 
     private static async Task<IResult?> WaitConnectedAsync(HttpContext context, UpstreamConnection upstream)
     {

@@ -177,7 +177,15 @@ internal sealed class VirtualRelay(string name, VirtualServerCatalog catalog, IU
         return new JsonObject();
     }
 
-    private ToolView Tools(VirtualServerPlan plan)
+    /// <summary>The upstream tool <paramref name="plan"/> exposes as <paramref name="exposed"/>, or null.</summary>
+    public static Tool? ExposedTool(VirtualServerPlan plan, IUpstreamLookup upstreams, string exposed) =>
+        Tools(plan, upstreams).Members.TryGet(exposed, out var member) && upstreams.TryGet(member.Server, out var connection)
+            ? connection.Session?.Tools.FirstOrDefault(t => t.Name == member.UpstreamName)
+            : null;
+
+    private ToolView Tools(VirtualServerPlan plan) => Tools(plan, upstreams);
+
+    private static ToolView Tools(VirtualServerPlan plan, IUpstreamLookup upstreams)
     {
         if (Views.TryGetValue(plan, out var view) && view.IsCurrent(upstreams)) return view;
         view = ToolView.Create(plan, upstreams);

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using McpServerless.Proxy.Downstream;
 using McpServerless.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace McpServerless.Tests.Proxy;
 
@@ -42,7 +43,10 @@ public sealed class ParamHeadersTests
         else Assert.Contains(problem, mismatch);
     }
 
-    /// <summary>Through the gateway, against the conformance upstream's <c>test_param_header</c> (its <c>region</c> is <c>x-mcp-header: Region</c>).</summary>
+    /// <summary>
+    /// Through the gateway, against the conformance upstream's <c>test_param_header</c> (its <c>region</c> is
+    /// <c>x-mcp-header: Region</c>), on the server's endpoint, the aggregate and a virtual server that renames it.
+    /// </summary>
     public sealed class ThroughTheGateway : IAsyncLifetime
     {
         private GatewayHarness _gateway = null!;
@@ -52,28 +56,40 @@ public sealed class ParamHeadersTests
             _gateway = await GatewayHarness.StartAsync();
             await _gateway.Admin.RegisterAsync(TestServers.ConformanceStdio("conformance"));
             await _gateway.WaitConnectedAsync("conformance");
+            await _gateway.Admin.RegisterVirtualServerAsync(new McpServerless.Model.VirtualServerDefinition
+            {
+                Name = "regional",
+                Tools = ["conformance:test_param_header"],
+                Overrides = new Dictionary<string, McpServerless.Model.MemberOverride> { ["conformance:test_param_header"] = new() { Name = "by_region" } },
+            });
+            await Eventually.GetAsync(() => Task.FromResult(_gateway.Proxy.Services.GetRequiredService<McpServerless.VirtualServers.VirtualServerCatalog>().TryGet("regional", out _)),
+                served => served, "the catalog to serve the virtual server");
         }
 
         public async Task DisposeAsync() => await _gateway.DisposeAsync();
 
         [Theory]
-        [InlineData("eu", HttpStatusCode.OK)]
-        [InlineData("us", HttpStatusCode.BadRequest)]
-        [InlineData(null, HttpStatusCode.BadRequest)]
-        public async Task A_call_is_refused_before_any_work_when_its_header_contradicts_the_body(string? header, HttpStatusCode expected)
+        [InlineData("conformance/stream", "test_param_header", "eu", HttpStatusCode.OK)]
+        [InlineData("conformance/stream", "test_param_header", "us", HttpStatusCode.BadRequest)]
+        [InlineData("conformance/stream", "test_param_header", null, HttpStatusCode.BadRequest)]
+        [InlineData("mcp", "conformance__test_param_header", "eu", HttpStatusCode.OK)]
+        [InlineData("mcp", "conformance__test_param_header", "us", HttpStatusCode.BadRequest)]
+        [InlineData("regional/stream", "by_region", "eu", HttpStatusCode.OK)]
+        [InlineData("regional/stream", "by_region", null, HttpStatusCode.BadRequest)]
+        public async Task A_call_is_refused_before_any_work_when_its_header_contradicts_the_body(string path, string tool, string? header, HttpStatusCode expected)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "conformance/stream")
+            using var request = new HttpRequestMessage(HttpMethod.Post, path)
             {
                 Content = new StringContent("""
-                    {"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"test_param_header","arguments":{"region":"eu"},
+                    {"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"TOOL","arguments":{"region":"eu"},
                      "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}
-                    """, System.Text.Encoding.UTF8, "application/json"),
+                    """.Replace("TOOL", tool, StringComparison.Ordinal), System.Text.Encoding.UTF8, "application/json"),
             };
             request.Headers.Accept.ParseAdd("application/json");
             request.Headers.Accept.ParseAdd("text/event-stream");
             request.Headers.Add("MCP-Protocol-Version", "2026-07-28");
             request.Headers.Add("Mcp-Method", "tools/call");
-            request.Headers.Add("Mcp-Name", "test_param_header");
+            request.Headers.Add("Mcp-Name", tool);
             if (header is not null) request.Headers.Add("Mcp-Param-Region", header);
 
             using var response = await _gateway.Http.SendAsync(request);

@@ -1,9 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json.Nodes;
 using McpServerless.Bridge;
-using McpServerless.Configuration;
 using McpServerless.Proxy.Upstreams;
-using Microsoft.Extensions.Options;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
 
@@ -16,13 +14,14 @@ namespace McpServerless.Proxy.Downstream;
 /// (several at once where the upstream sent several), with a <c>requestState</c> naming the call
 /// (<see cref="RequestStateProtector"/>: sealed, bound to the caller and route, single-use, expiring); the caller's
 /// retry answers them and gets the final result or the next round. A call whose caller goes away or does not come
-/// back within the server's <c>timeout</c> is cancelled upstream.
+/// back within the server's <c>timeout</c> is cancelled upstream, and so is a caller's oldest waiting call when it has
+/// <c>Limits:MaxParkedCallsPerCaller</c> waiting and another one parks.
 /// </summary>
 /// <remarks>
 /// Only <c>tools/call</c>, <c>prompts/get</c> and <c>resources/read</c> may answer with input required (SEP-2322). A
 /// 2026-07-28 upstream needs no bridge: its input-required results pass through (see <see cref="InputRequiredRounds"/>).
 /// </remarks>
-internal sealed partial class StatelessBridge(PendingCallRegistry registry, RequestStateProtector protector, IOptions<McpProxyOptions> options, ILogger<StatelessBridge> logger)
+internal sealed partial class StatelessBridge(PendingCallRegistry registry, RequestStateProtector protector, ILogger<StatelessBridge> logger)
 {
     private const string InputKeyMeta = "mcpserverless/inputKey";
 
@@ -52,11 +51,6 @@ internal sealed partial class StatelessBridge(PendingCallRegistry registry, Requ
         PendingCall call;
         if (state is null)
         {
-            // Checked as a call starts, so a burst may pass it by a few; each parked call holds an upstream slot.
-            var limit = options.Value.Limits.MaxParkedCallsPerCaller;
-            if (registry.ParkedBy(callerKey) >= limit)
-                throw new UpstreamException(UpstreamError.Overloaded,
-                    $"You have {limit} calls waiting for your input, the limit per caller (MaxParkedCallsPerCaller); answer them or let them expire first.");
             var bridged = new BridgedCaller(caller);
             call = registry.Start(upstream.Model.Timeout,
                 async token => (await upstream.SendAsync(method, parameters, bridged, token)).Result, responses, callerKey);

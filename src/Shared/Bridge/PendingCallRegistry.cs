@@ -27,11 +27,19 @@ public sealed class PendingCallRegistry
     private readonly ConcurrentDictionary<string, PendingCall> _parked = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _parkedByCaller = new(StringComparer.Ordinal);
 
-    public PendingCallRegistry(TimeProvider time, TimeSpan? gatherWindow = null)
+    private readonly int _maxParkedPerCaller;
+
+    /// <param name="maxParkedPerCaller">
+    /// How many calls one caller may have parked: parking one more gives up the caller's oldest, most likely one it
+    /// abandoned (each holds an upstream request open until its deadline).
+    /// </param>
+    public PendingCallRegistry(TimeProvider time, TimeSpan? gatherWindow = null, int maxParkedPerCaller = int.MaxValue)
     {
         Time = time;
         GatherWindow = gatherWindow ?? DefaultGatherWindow;
         ArgumentOutOfRangeException.ThrowIfLessThan(GatherWindow, TimeSpan.Zero, nameof(gatherWindow));
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxParkedPerCaller, 1);
+        _maxParkedPerCaller = maxParkedPerCaller;
     }
 
     /// <summary>Calls waiting for their caller's retry.</summary>
@@ -71,8 +79,17 @@ public sealed class PendingCallRegistry
         return true;
     }
 
-    internal void Park(PendingCall call)
+    /// <returns>The caller's oldest call, taken out to make room, for the caller of this method to cancel outside its lock.</returns>
+    internal PendingCall? Park(PendingCall call)
     {
+        PendingCall? evicted = null;
+        if (ParkedBy(call.Caller) >= _maxParkedPerCaller
+            && _parked.Values.Where(p => p.Caller == call.Caller).MinBy(p => p.Deadline) is { } oldest
+            && _parked.TryRemove(KeyValuePair.Create(oldest.Id, oldest)))
+        {
+            Unparked(oldest);
+            evicted = oldest;
+        }
         _parked[call.Id] = call;
         _parkedByCaller.AddOrUpdate(call.Caller, 1, static (_, count) => count + 1);
         call.Deadline = Time.GetUtcNow() + call.Timeout;
@@ -81,6 +98,7 @@ public sealed class PendingCallRegistry
             var (registry, parked) = ((PendingCallRegistry, PendingCall))state!;
             registry.Expire(parked);
         }, (this, call), call.Timeout, Timeout.InfiniteTimeSpan);
+        return evicted;
     }
 
     /// <summary>Takes a parked call out without resuming it: it was given up.</summary>
@@ -198,14 +216,18 @@ public sealed class PendingCall
                 if (!_upstream.IsCompleted && _registry.GatherWindow > TimeSpan.Zero)
                     await Task.WhenAny(Task.Delay(_registry.GatherWindow, _registry.Time, callerAborted), _upstream).WaitAsync(callerAborted);
                 if (_upstream.IsCompleted) return await CompleteAsync();
+                PendingCall? evicted;
+                PendingStep step;
                 lock (_gate)
                 {
                     // Questions withdrawn meanwhile leave nothing to ask: wait again.
                     if (_outstanding.Count == 0) continue;
                     var round = _outstanding.Values.Select(s => new PendingRequest(s.Key, s.Method, s.Parameters)).ToList();
-                    _registry.Park(this);
-                    return new PendingStep.InputRequired(round, Deadline!.Value);
+                    evicted = _registry.Park(this);
+                    step = new PendingStep.InputRequired(round, Deadline!.Value);
                 }
+                evicted?.Cancel();
+                return step;
             }
         }
         catch (OperationCanceledException) when (callerAborted.IsCancellationRequested)

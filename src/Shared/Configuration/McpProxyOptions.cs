@@ -101,7 +101,8 @@ public sealed class GatewayLimits
 
     /// <summary>
     /// Calls one stateless caller may have waiting for its input through the revision bridge (each holds an upstream
-    /// slot until answered or its server's <c>timeout</c>); a new bridged call beyond that fails with a JSON-RPC error.
+    /// request open until answered or its server's <c>timeout</c>); when one more starts waiting, the caller's oldest is
+    /// given up, most likely one it abandoned (its retry is told so).
     /// </summary>
     public int MaxParkedCallsPerCaller { get; set; } = 16;
 

@@ -57,7 +57,8 @@ public static class BridgeServiceCollectionExtensions
         }
         services.TryAddSingleton(sp => new RequestStateProtector(sp.GetRequiredService<IDataProtectionProvider>(),
             sp.GetRequiredService<IOptions<McpProxyOptions>>().Value.InstanceId, sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton<PendingCallRegistry>();
+        services.TryAddSingleton(sp => new PendingCallRegistry(sp.GetRequiredService<TimeProvider>(),
+            maxParkedPerCaller: sp.GetRequiredService<IOptions<McpProxyOptions>>().Value.Limits.MaxParkedCallsPerCaller));
         return services;
     }
 

@@ -6,7 +6,7 @@ namespace McpServerless.Tests.Bridge;
 
 /// <summary>
 /// <c>McpProxy:Limits:MaxParkedCallsPerCaller</c>: a stateless caller that leaves calls waiting for its input (each
-/// holding an upstream slot) cannot start more than that many, and can again once it answers one.
+/// holding an upstream request open) keeps at most that many; one more gives up its oldest.
 /// </summary>
 public sealed class ParkedCallLimitTests : IAsyncLifetime
 {
@@ -25,22 +25,25 @@ public sealed class ParkedCallLimitTests : IAsyncLifetime
     public async Task DisposeAsync() => await _gateway.DisposeAsync();
 
     [Fact]
-    public async Task A_caller_with_as_many_calls_waiting_as_the_limit_cannot_start_another_until_it_answers_one()
+    public async Task A_caller_over_the_limit_of_waiting_calls_gives_up_its_oldest_and_keeps_the_others()
     {
-        var first = await CallAsync();
-        await CallAsync();
+        var oldest = await CallAsync();
+        var second = await CallAsync();
+        var newest = await CallAsync();
+        Assert.Equal("input_required", newest["resultType"]!.GetValue<string>());
         Assert.Equal(2, (await _gateway.Admin.GetMetricsAsync()).PendingBridgedCalls);
 
-        var refused = await CallAsync();
-        Assert.Equal(-32603, refused["code"]!.GetValue<int>());
-        Assert.Contains("MaxParkedCallsPerCaller", refused["message"]!.GetValue<string>());
-        Assert.Equal(2, (await _gateway.Admin.GetMetricsAsync()).PendingBridgedCalls); // the refused call never went upstream
-
-        var answered = await CallAsync(first["requestState"]!.GetValue<string>(), new JsonObject { ["user_name"] = RevisionBridgeTests.Answer("elicitation/create", null) });
-        Assert.Equal("Hello, Alice!", answered["content"]![0]!["text"]!.GetValue<string>());
-        Assert.Equal("input_required", (await CallAsync())["resultType"]!.GetValue<string>());
+        var givenUp = await RetryAsync(oldest);
+        Assert.Equal(-32602, givenUp["code"]!.GetValue<int>());
+        Assert.Equal("expired", givenUp["data"]!["reason"]!.GetValue<string>());
+        Assert.Equal("Hello, Alice!", (await RetryAsync(second))["content"]![0]!["text"]!.GetValue<string>());
+        Assert.Equal("Hello, Alice!", (await RetryAsync(newest))["content"]![0]!["text"]!.GetValue<string>());
+        Assert.Equal(0, (await _gateway.Admin.GetMetricsAsync()).PendingBridgedCalls);
     }
 
     private Task<JsonNode> CallAsync(string? state = null, JsonObject? responses = null) =>
         RevisionBridgeTests.CallAsync(_gateway.Http, Tool, state, responses, $"{Server}/stream");
+
+    private Task<JsonNode> RetryAsync(JsonNode inputRequired) =>
+        CallAsync(inputRequired["requestState"]!.GetValue<string>(), new JsonObject { ["user_name"] = RevisionBridgeTests.Answer("elicitation/create", null) });
 }

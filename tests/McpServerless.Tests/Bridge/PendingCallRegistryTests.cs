@@ -56,28 +56,33 @@ public sealed class PendingCallRegistryTests
     }
 
     [Fact]
-    public async Task Parked_calls_are_counted_per_caller_until_resumed_given_up_or_expired()
+    public async Task Parked_calls_are_counted_per_caller_and_one_over_the_limit_gives_up_the_callers_oldest()
     {
-        var registry = new PendingCallRegistry(_time, TimeSpan.Zero);
-        async Task<PendingCall> ParkAsync(string caller)
+        var registry = new PendingCallRegistry(_time, TimeSpan.Zero, maxParkedPerCaller: 2);
+        async Task<(PendingCall Call, Script Upstream)> ParkAsync(string caller)
         {
-            var call = new Script().Start(registry, async (call, ct) => await call.AskAsync("roots/list", new JsonObject(), null, ct), caller: caller);
+            var upstream = new Script();
+            var call = upstream.Start(registry, async (call, ct) => await call.AskAsync("roots/list", new JsonObject(), null, ct), caller: caller);
             Assert.IsType<PendingStep.InputRequired>(await call.NextStepAsync(CancellationToken.None));
-            return call;
+            _time.Advance(TimeSpan.FromSeconds(1)); // each parks later than the one before
+            return (call, upstream);
         }
 
-        var resumed = await ParkAsync("alice");
-        var givenUp = await ParkAsync("alice");
-        await ParkAsync("alice");
+        var (oldest, oldestUpstream) = await ParkAsync("alice");
+        var (resumed, _) = await ParkAsync("alice");
         await ParkAsync("bob");
-        Assert.Equal((3, 1, 0), (registry.ParkedBy("alice"), registry.ParkedBy("bob"), registry.ParkedBy("carol")));
+        Assert.Equal((2, 1, 0), (registry.ParkedBy("alice"), registry.ParkedBy("bob"), registry.ParkedBy("carol")));
+
+        var (newest, _) = await ParkAsync("alice");
+        Assert.Equal(2, registry.ParkedBy("alice"));
+        Assert.True(oldestUpstream.Token.IsCancellationRequested); // its upstream request is cancelled
+        Assert.False(registry.TryResume(oldest.Id, out _));
 
         Assert.True(registry.TryResume(resumed.Id, out _));
-        givenUp.Cancel();
-        Assert.Equal(1, registry.ParkedBy("alice"));
-
+        newest.Cancel();
+        Assert.Equal(0, registry.ParkedBy("alice"));
         _time.Advance(Timeout);
-        Assert.Equal((0, 0), (registry.ParkedBy("alice"), registry.ParkedBy("bob")));
+        Assert.Equal(0, registry.Count);
     }
 
     [Fact]

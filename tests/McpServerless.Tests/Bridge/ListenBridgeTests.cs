@@ -1,10 +1,7 @@
-using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using McpServerless.Model;
 using McpServerless.Tests.Infrastructure;
 using McpServerless.Tests.Proxy;
 using ModelContextProtocol;
-using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
 namespace McpServerless.Tests.Bridge;
@@ -35,11 +32,11 @@ public sealed class ListenBridgeTests : IAsyncLifetime
     {
         await using var client = await _gateway.ConnectAsync($"{Server}/stream");
         Assert.Equal(McpRevisions.Stateless, client.NegotiatedProtocolVersion);
-        var heard = Collect(client);
+        var heard = client.Heard();
 
         using var closing = new CancellationTokenSource();
-        var listening = ListenAsync(client, closing.Token, First);
-        var ack = await NextAsync(heard);
+        var listening = client.ListenAsync(First, closing.Token, toolsListChanged: true);
+        var ack = await heard.NextAsync();
         Assert.Equal(NotificationMethods.SubscriptionsAcknowledgedNotification, ack.Method);
         // Granted as asked: server-everything takes resources/subscribe and says its tools may change.
         Assert.Equal(First, ack.Params!["notifications"]!["resourceSubscriptions"]![0]!.GetValue<string>());
@@ -48,7 +45,7 @@ public sealed class ListenBridgeTests : IAsyncLifetime
 
         // The upstream sends one update at once for each resource it was subscribed to.
         await client.CallToolAsync("toggle-subscriber-updates");
-        var update = await NextAsync(heard);
+        var update = await heard.NextAsync();
         Assert.Equal(NotificationMethods.ResourceUpdatedNotification, update.Method);
         Assert.Equal(First, update.Params!["uri"]!.GetValue<string>());
         var subscription = update.Params["_meta"]![MetaKeys.SubscriptionId];
@@ -63,41 +60,13 @@ public sealed class ListenBridgeTests : IAsyncLifetime
     public async Task A_listen_stream_ends_with_an_error_when_its_server_is_unregistered()
     {
         await using var client = await _gateway.ConnectAsync($"{Server}/stream");
-        var heard = Collect(client);
-        var listening = ListenAsync(client, CancellationToken.None, First);
-        await NextAsync(heard);
+        var heard = client.Heard();
+        var listening = client.ListenAsync(First, CancellationToken.None, toolsListChanged: true);
+        await heard.NextAsync();
 
         await _gateway.Admin.UnregisterAsync(Server);
 
         var ended = await Assert.ThrowsAsync<McpProtocolException>(() => listening);
         Assert.Contains("listen again", ended.Message);
     }
-
-    // SDK 2.4.0's client has no listen API: the request is sent raw and its notifications reach the client's handlers.
-    private static Task<JsonRpcResponse> ListenAsync(McpClient client, CancellationToken cancellationToken, string uri) =>
-        client.SendRequestAsync(new JsonRpcRequest
-        {
-            Method = RequestMethods.SubscriptionsListen,
-            Params = new JsonObject
-            {
-                ["notifications"] = new JsonObject { ["toolsListChanged"] = true, ["resourceSubscriptions"] = new JsonArray(uri) },
-            },
-        }, cancellationToken);
-
-    private static Channel<JsonRpcNotification> Collect(McpClient client)
-    {
-        var heard = Channel.CreateUnbounded<JsonRpcNotification>();
-        foreach (var method in new[] { NotificationMethods.SubscriptionsAcknowledgedNotification, NotificationMethods.ResourceUpdatedNotification })
-        {
-            client.RegisterNotificationHandler(method, (notification, _) =>
-            {
-                heard.Writer.TryWrite(notification);
-                return ValueTask.CompletedTask;
-            });
-        }
-        return heard;
-    }
-
-    private static async Task<JsonRpcNotification> NextAsync(Channel<JsonRpcNotification> heard) =>
-        await heard.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
 }

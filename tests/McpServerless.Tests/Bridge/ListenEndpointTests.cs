@@ -1,12 +1,9 @@
-using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using McpServerless.Model;
 using McpServerless.Tests.Infrastructure;
 using McpServerless.Tests.Proxy;
 using McpServerless.VirtualServers;
 using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol;
-using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
 namespace McpServerless.Tests.Bridge;
@@ -45,17 +42,17 @@ public sealed class ListenEndpointTests : IAsyncLifetime
     public async Task A_listener_on_the_aggregate_hears_a_servers_tool_list_change_and_is_granted_no_resource_it_cannot_route()
     {
         await using var client = await _gateway.ConnectAsync("mcp");
-        var heard = Notifications(client);
+        var heard = client.Heard(NotificationMethods.ToolListChangedNotification);
         using var closing = new CancellationTokenSource();
-        var listening = ListenAsync(client, closing.Token);
+        var listening = client.ListenAsync(Item, closing.Token, toolsListChanged: true);
 
-        var ack = await NextAsync(heard);
+        var ack = await heard.NextAsync();
         Assert.Equal(NotificationMethods.SubscriptionsAcknowledgedNotification, ack.Method);
         Assert.True(ack.Params!["notifications"]!["toolsListChanged"]!.GetValue<bool>());
         Assert.Null(ack.Params["notifications"]!["resourceSubscriptions"]);
 
         await client.CallToolAsync("alpha__add_tool", new Dictionary<string, object?> { ["name"] = "fresh" });
-        var changed = await NextAsync(heard);
+        var changed = await heard.NextAsync();
         Assert.Equal(NotificationMethods.ToolListChangedNotification, changed.Method);
         Assert.Equal(SubscriptionOf(ack), SubscriptionOf(changed));
 
@@ -67,22 +64,22 @@ public sealed class ListenEndpointTests : IAsyncLifetime
     public async Task A_listener_on_a_virtual_server_hears_its_members_resource_updates_and_tool_list_changes()
     {
         await using var client = await _gateway.ConnectAsync($"{Curated.Name}/stream");
-        var heard = Notifications(client);
+        var heard = client.Heard(NotificationMethods.ToolListChangedNotification);
         using var closing = new CancellationTokenSource();
-        var listening = ListenAsync(client, closing.Token);
+        var listening = client.ListenAsync(Item, closing.Token, toolsListChanged: true);
 
-        var ack = await NextAsync(heard);
+        var ack = await heard.NextAsync();
         Assert.True(ack.Params!["notifications"]!["toolsListChanged"]!.GetValue<bool>());
         Assert.Equal(Item, ack.Params["notifications"]!["resourceSubscriptions"]![0]!.GetValue<string>());
 
         Assert.Equal("notified 1", (await client.CallToolAsync("touch", new Dictionary<string, object?> { ["uri"] = Item })).Text());
-        var update = await NextAsync(heard);
+        var update = await heard.NextAsync();
         Assert.Equal(NotificationMethods.ResourceUpdatedNotification, update.Method);
         Assert.Equal(Item, update.Params!["uri"]!.GetValue<string>());
         Assert.Equal(SubscriptionOf(ack), SubscriptionOf(update));
 
         await client.CallToolAsync("add_tool", new Dictionary<string, object?> { ["name"] = "fresh" });
-        Assert.Equal(NotificationMethods.ToolListChangedNotification, (await NextAsync(heard)).Method);
+        Assert.Equal(NotificationMethods.ToolListChangedNotification, (await heard.NextAsync()).Method);
 
         await closing.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => listening);
@@ -96,9 +93,9 @@ public sealed class ListenEndpointTests : IAsyncLifetime
     public async Task A_listen_on_a_virtual_server_ends_with_an_error_when_the_virtual_server_changes()
     {
         await using var client = await _gateway.ConnectAsync($"{Curated.Name}/stream");
-        var heard = Notifications(client);
-        var listening = ListenAsync(client, CancellationToken.None);
-        await NextAsync(heard);
+        var heard = client.Heard(NotificationMethods.ToolListChangedNotification);
+        var listening = client.ListenAsync(Item, CancellationToken.None, toolsListChanged: true);
+        await heard.NextAsync();
 
         await _gateway.Admin.UpdateVirtualServerAsync(Curated.Name, Curated with { Tools = ["alpha:touch"] });
 
@@ -106,33 +103,5 @@ public sealed class ListenEndpointTests : IAsyncLifetime
         Assert.Contains("listen again", ended.Message);
     }
 
-    // SDK 2.4.0's client has no listen API: the request is sent raw and its notifications reach the client's handlers.
-    private static Task<JsonRpcResponse> ListenAsync(McpClient client, CancellationToken cancellationToken) =>
-        client.SendRequestAsync(new JsonRpcRequest
-        {
-            Method = RequestMethods.SubscriptionsListen,
-            Params = new JsonObject
-            {
-                ["notifications"] = new JsonObject { ["toolsListChanged"] = true, ["resourceSubscriptions"] = new JsonArray(Item) },
-            },
-        }, cancellationToken);
-
     private static string? SubscriptionOf(JsonRpcNotification notification) => notification.Params?["_meta"]?[MetaKeys.SubscriptionId]?.ToJsonString();
-
-    private static Channel<JsonRpcNotification> Notifications(McpClient client)
-    {
-        var heard = Channel.CreateUnbounded<JsonRpcNotification>();
-        foreach (var method in new[] { NotificationMethods.SubscriptionsAcknowledgedNotification, NotificationMethods.ResourceUpdatedNotification, NotificationMethods.ToolListChangedNotification })
-        {
-            client.RegisterNotificationHandler(method, (notification, _) =>
-            {
-                heard.Writer.TryWrite(notification);
-                return ValueTask.CompletedTask;
-            });
-        }
-        return heard;
-    }
-
-    private static async Task<JsonRpcNotification> NextAsync(Channel<JsonRpcNotification> heard) =>
-        await heard.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
 }

@@ -1,5 +1,3 @@
-using System.Text.Json.Nodes;
-using System.Threading.Channels;
 using McpServerless.Model;
 using McpServerless.Tests.Infrastructure;
 using McpServerless.Tests.Proxy;
@@ -60,24 +58,24 @@ public sealed class ResourceSubscriptionTests : IAsyncLifetime
         await using var a = await SessionAsync(server);
         await using var b = await SessionAsync(server);
         await using var c = await SessionAsync(server);
-        var (heardA, heardB, heardC) = (Updates(a), Updates(b), Updates(c));
+        var (heardA, heardB, heardC) = (a.UpdatedUris(), b.UpdatedUris(), c.UpdatedUris());
 
         await c.SubscribeToResourceAsync(Second);
         await a.SubscribeToResourceAsync(First);
         await b.SubscribeToResourceAsync(First);
         Assert.Equal("notified 1", await TouchAsync(a, First));
-        Assert.Equal(First, await NextAsync(heardA));
-        Assert.Equal(First, await NextAsync(heardB));
+        Assert.Equal(First, await heardA.NextAsync());
+        Assert.Equal(First, await heardB.NextAsync());
 
         await a.UnsubscribeFromResourceAsync(First);
         Assert.Equal("notified 1", await TouchAsync(a, First));
-        Assert.Equal(First, await NextAsync(heardB));
+        Assert.Equal(First, await heardB.NextAsync());
 
         // Neither the session that left nor the one that never asked heard of First since: their next update is Second.
         await a.SubscribeToResourceAsync(Second);
         await TouchAsync(c, Second);
-        Assert.Equal(Second, await NextAsync(heardA));
-        Assert.Equal(Second, await NextAsync(heardC));
+        Assert.Equal(Second, await heardA.NextAsync());
+        Assert.Equal(Second, await heardC.NextAsync());
 
         await b.UnsubscribeFromResourceAsync(First);
         await Eventually.GetAsync(() => TouchAsync(b, First), told => told == "notified 0", "the upstream to let go of a resource no session holds");
@@ -112,7 +110,7 @@ public sealed class ResourceSubscriptionTests : IAsyncLifetime
         }));
         await _gateway.WaitConnectedAsync("restarting");
         await using var session = await SessionAsync("restarting");
-        var heard = Updates(session);
+        var heard = session.UpdatedUris();
         await session.SubscribeToResourceAsync(First);
         var before = _gateway.Upstream("restarting").Session;
 
@@ -121,7 +119,7 @@ public sealed class ResourceSubscriptionTests : IAsyncLifetime
 
         // The new upstream process was never asked by the caller: the gateway subscribed it again.
         Assert.Equal("notified 1", await Eventually.GetAsync(() => TouchAsync(session, First), told => told == "notified 1", "the new upstream to hold the subscription"));
-        Assert.Equal(First, await NextAsync(heard));
+        Assert.Equal(First, await heard.NextAsync());
     }
 
     [Theory]
@@ -133,27 +131,27 @@ public sealed class ResourceSubscriptionTests : IAsyncLifetime
         await using var listener = await _gateway.ConnectAsync($"{server}/stream");
         Assert.Equal(McpRevisions.Stateless, listener.NegotiatedProtocolVersion);
         await using var session = await SessionAsync(server);
-        var (heardByListener, heardBySession) = (Notifications(listener), Notifications(session));
+        var (heardByListener, heardBySession) = (listener.Heard(), session.Heard());
 
         using var closing = new CancellationTokenSource();
-        var listening = ListenAsync(listener, First, closing.Token);
-        var ack = await NextAsync(heardByListener);
+        var listening = listener.ListenAsync(First, closing.Token);
+        var ack = await heardByListener.NextAsync();
         Assert.Equal(NotificationMethods.SubscriptionsAcknowledgedNotification, ack.Method);
         Assert.Equal(First, ack.Params!["notifications"]!["resourceSubscriptions"]![0]!.GetValue<string>());
         await session.SubscribeToResourceAsync(First);
 
         Assert.Equal("notified 1", await TouchAsync(session, First));
-        var toListener = await NextAsync(heardByListener);
+        var toListener = await heardByListener.NextAsync();
         Assert.Equal(First, toListener.Params!["uri"]!.GetValue<string>());
         Assert.Equal(ack.Params["_meta"]![MetaKeys.SubscriptionId]!.ToJsonString(), toListener.Params["_meta"]![MetaKeys.SubscriptionId]!.ToJsonString());
-        var toSession = await NextAsync(heardBySession);
+        var toSession = await heardBySession.NextAsync();
         Assert.Equal(First, toSession.Params!["uri"]!.GetValue<string>());
         Assert.Null(toSession.Params["_meta"]?[MetaKeys.SubscriptionId]); // a 2025-11-25 session has no listen stream to name
 
         await closing.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => listening);
         Assert.Equal("notified 1", await TouchAsync(session, First));
-        Assert.Equal(First, (await NextAsync(heardBySession)).Params!["uri"]!.GetValue<string>());
+        Assert.Equal(First, (await heardBySession.NextAsync()).Params!["uri"]!.GetValue<string>());
 
         await session.UnsubscribeFromResourceAsync(First);
         await Eventually.GetAsync(() => TouchAsync(session, First), told => told == "notified 0", "the upstream to let go of a resource no one holds");
@@ -163,39 +161,4 @@ public sealed class ResourceSubscriptionTests : IAsyncLifetime
 
     private static async Task<string> TouchAsync(McpClient client, string uri) =>
         (await client.CallToolAsync("touch", new Dictionary<string, object?> { ["uri"] = uri })).Text();
-
-    // SDK 2.4.0's client has no listen API: the request is sent raw and its notifications reach the client's handlers.
-    private static Task<JsonRpcResponse> ListenAsync(McpClient client, string uri, CancellationToken cancellationToken) =>
-        client.SendRequestAsync(new JsonRpcRequest
-        {
-            Method = RequestMethods.SubscriptionsListen,
-            Params = new JsonObject { ["notifications"] = new JsonObject { ["resourceSubscriptions"] = new JsonArray(uri) } },
-        }, cancellationToken);
-
-    private static Channel<string> Updates(McpClient client)
-    {
-        var heard = Channel.CreateUnbounded<string>();
-        client.RegisterNotificationHandler(NotificationMethods.ResourceUpdatedNotification, (notification, _) =>
-        {
-            heard.Writer.TryWrite(notification.Params!["uri"]!.GetValue<string>());
-            return ValueTask.CompletedTask;
-        });
-        return heard;
-    }
-
-    private static Channel<JsonRpcNotification> Notifications(McpClient client)
-    {
-        var heard = Channel.CreateUnbounded<JsonRpcNotification>();
-        foreach (var method in new[] { NotificationMethods.SubscriptionsAcknowledgedNotification, NotificationMethods.ResourceUpdatedNotification })
-        {
-            client.RegisterNotificationHandler(method, (notification, _) =>
-            {
-                heard.Writer.TryWrite(notification);
-                return ValueTask.CompletedTask;
-            });
-        }
-        return heard;
-    }
-
-    private static async Task<T> NextAsync<T>(Channel<T> heard) => await heard.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
 }

@@ -1,9 +1,7 @@
-using System.Threading.Channels;
 using McpServerless.Model;
 using McpServerless.Tests.Infrastructure;
 using McpServerless.Tests.Proxy;
 using ModelContextProtocol.Client;
-using ModelContextProtocol.Protocol;
 
 namespace McpServerless.Tests.Bridge;
 
@@ -45,14 +43,9 @@ public sealed class DiscoverFallbackTests : IAsyncLifetime
 
         await using var session = await _gateway.ConnectAsync($"{Server}/stream", protocolVersion: ProxyHarness.SessionProtocol);
         Assert.Equal("hi", (await session.CallToolAsync("echo", new Dictionary<string, object?> { ["message"] = "hi" })).Text());
-        var heard = Channel.CreateUnbounded<string>();
-        await using var onUpdate = session.RegisterNotificationHandler(NotificationMethods.ResourceUpdatedNotification, (notification, _) =>
-        {
-            heard.Writer.TryWrite(notification.Params!["uri"]!.GetValue<string>());
-            return ValueTask.CompletedTask;
-        });
+        var heard = session.UpdatedUris();
         await session.SubscribeToResourceAsync(Item);
         Assert.Equal("notified 1", (await session.CallToolAsync("touch", new Dictionary<string, object?> { ["uri"] = Item })).Text());
-        Assert.Equal(Item, await heard.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(Item, await heard.NextAsync());
     }
 }

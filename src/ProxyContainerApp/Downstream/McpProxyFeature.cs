@@ -37,8 +37,8 @@ internal sealed class McpProxyFeature(SessionRoute route, CallerIdentity caller)
 
     public SessionSlot? Slot { get; set; }
 
-    /// <summary>The relay of a per-server session, for the session runner to hand an isolated connection to.</summary>
-    public ServerRelay? Relay { get; set; }
+    /// <summary>The session's relay, for the session runner to hand its own connections to.</summary>
+    public RelayFilter? Relay { get; set; }
 }
 
 /// <summary>

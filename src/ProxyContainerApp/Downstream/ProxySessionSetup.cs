@@ -42,7 +42,6 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServer
             options.Capabilities = upstream is null ? new ServerCapabilities() : Clone(upstream.Capabilities);
             options.ServerInstructions = upstream?.Instructions;
             feature.Relay = new ServerRelay(connection.Name, upstreams, policy, _relayServices, feature.Caller);
-            options.Filters.Message.IncomingFilters.Add(feature.Relay.Filter);
         }
         else if (feature.Virtual is { } plan)
         {
@@ -55,7 +54,7 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServer
                 Resources = plan.SelectorsOf(MemberKind.Resource).Count > 0 ? new ResourcesCapability { ListChanged = true, Subscribe = true } : null,
             };
             options.ServerInstructions = plan.Definition.Description;
-            options.Filters.Message.IncomingFilters.Add(new VirtualRelay(plan.Name, virtualServers, upstreams, policy, _relayServices, feature.Caller).Filter);
+            feature.Relay = new VirtualRelay(plan.Name, virtualServers, upstreams, policy, _relayServices, feature.Caller);
         }
         else
         {
@@ -67,15 +66,16 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServer
                 Resources = new ResourcesCapability { ListChanged = true, Subscribe = true },
             };
             options.ServerInstructions = $"Tools and prompts of every server behind this gateway, named {{server}}{AggregateNaming.Separator}{{name}}.";
-            options.Filters.Message.IncomingFilters.Add(new AggregateRelay(upstreams, policy, feature.Caller, _relayServices).Filter);
+            feature.Relay = new AggregateRelay(upstreams, policy, feature.Caller, _relayServices);
         }
+        options.Filters.Message.IncomingFilters.Add(feature.Relay.Filter);
         return Task.CompletedTask;
     }
 
     /// <summary>
-    /// Runs a session, holding the slot it was admitted on (see <see cref="SessionAdmission"/>) until it ends. On an
-    /// <c>isolateSessions</c> server a session with an id gets its own upstream connection for its lifetime; stateless
-    /// (2026-07-28) requests have no session to isolate and use the shared one.
+    /// Runs a session, holding the slot it was admitted on (see <see cref="SessionAdmission"/>) and its own upstream
+    /// connections to <c>isolateSessions</c> servers (<see cref="OwnConnections"/>) until it ends; stateless
+    /// (2026-07-28) requests have no session to isolate and use the shared ones.
     /// </summary>
     public async Task RunAsync(HttpContext context, McpServer server, CancellationToken cancellationToken)
     {
@@ -88,17 +88,7 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServer
         string? errorType = null;
         try
         {
-            // The current connection, not the one the session was admitted on: an update just before must not leave this
-            // session on the old definition, as it is not yet among the sessions an update ends.
-            if (feature.Relay is not { } relay || server.SessionId is null
-                || !upstreams.TryGet(name, out var shared) || !shared.Model.Definition.IsolateSessions)
-            {
-                await sessions.RunAsync(name, server, cancellationToken);
-                return;
-            }
-
-            await using var isolated = upstreams.OpenIsolated(shared, new SessionObserver(server, cancellationToken));
-            relay.Isolated = isolated;
+            await using var own = OwnConnections(feature.Relay, name, server, cancellationToken);
             await sessions.RunAsync(name, server, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -116,6 +106,21 @@ internal sealed class ProxySessionSetup(IUpstreamLookup upstreams, VirtualServer
                 instruments.RecordSession(route, server.NegotiatedProtocolVersion, Stopwatch.GetElapsedTime(started), errorType);
             }
         }
+    }
+
+    /// <summary>
+    /// The connections of its own a session holds until it ends: on an isolated server's <c>/{name}/…</c> one, opened
+    /// now, to the current connection (not the one the session was admitted on: an update just before must not leave
+    /// it on the old definition, as it is not yet among the sessions an update ends); on a virtual server or the
+    /// aggregate, those it opens as it first calls an isolated server. None for a stateless request.
+    /// </summary>
+    private IAsyncDisposable? OwnConnections(RelayFilter? relay, string name, McpServer server, CancellationToken sessionEnded)
+    {
+        if (relay is null || server.SessionId is null) return null;
+        var observer = new SessionObserver(server, sessionEnded);
+        if (relay is not ServerRelay serverRelay) return relay.Own = new SessionConnections(upstreams, observer);
+        if (!upstreams.TryGet(name, out var shared) || !shared.Model.Definition.IsolateSessions) return null;
+        return serverRelay.Isolated = upstreams.OpenIsolated(shared, observer);
     }
 
     // Sessions must not share (and the SDK may adjust) the upstream's capability object.

@@ -56,6 +56,9 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
     /// <summary>Who opened the session: per-server rules are applied to it on every request.</summary>
     protected CallerIdentity Identity => identity;
 
+    /// <summary>A session's own connections to <c>isolateSessions</c> servers, where the relay routes to several servers; null otherwise.</summary>
+    public SessionConnections? Own { get; set; }
+
     /// <summary>What the relay forwards to, for logs: a server name or the aggregate.</summary>
     protected abstract string Target { get; }
 
@@ -77,13 +80,15 @@ internal abstract partial class RelayFilter(RelayServices services, McpPeer rout
     protected abstract ListenScope Listening { get; }
 
     /// <summary>
-    /// Relays one request to one upstream: a session's resource subscription to the upstream's
+    /// Relays one request to one upstream (the session's own connection to it, if it has one): a session's resource
+    /// subscription to the upstream's
     /// <see cref="ResourceSubscriptions"/>, through the revision bridge when a stateless caller meets a session-based
     /// upstream (<see cref="StatelessBridge"/>), straight otherwise. The caller notes the upstream, for telemetry and audit.
     /// </summary>
     protected async Task<JsonNode?> ForwardAsync(UpstreamConnection upstream, string method, JsonNode? parameters, DownstreamCaller caller, CancellationToken cancellationToken)
     {
         caller.Upstream = upstream.Name;
+        if (Own is { } own) upstream = await own.ForAsync(upstream, cancellationToken);
         if (method is RequestMethods.ResourcesSubscribe or RequestMethods.ResourcesUnsubscribe)
         {
             // Held per session, for upstreams of either revision (the 2026-07-28 revision removed these methods).

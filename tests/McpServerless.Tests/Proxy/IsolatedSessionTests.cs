@@ -1,12 +1,18 @@
 using System.Globalization;
 using System.Text.Json;
+using McpServerless.Model;
 using McpServerless.Tests.Infrastructure;
+using McpServerless.VirtualServers;
+using Microsoft.Extensions.DependencyInjection;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 
 namespace McpServerless.Tests.Proxy;
 
-/// <summary><c>isolateSessions</c>: each downstream session gets its own upstream connection, living and dying with it.</summary>
+/// <summary>
+/// <c>isolateSessions</c>: each downstream session gets its own upstream connection, living and dying with it, whether
+/// it came through the server's endpoint, a virtual server or the aggregate.
+/// </summary>
 public sealed class IsolatedSessionTests : IAsyncLifetime
 {
     private GatewayHarness _gateway = null!;
@@ -54,9 +60,33 @@ public sealed class IsolatedSessionTests : IAsyncLifetime
     public async Task Stateless_clients_have_no_session_to_isolate_and_use_the_shared_connection()
     {
         await using var stateless = await _gateway.ConnectAsync("isolated/stream");
+        await using var statelessOnTheAggregate = await _gateway.ConnectAsync("mcp");
+        await using var session = await ConnectAsync("isolated/stream");
+
+        var shared = await PidAsync(stateless, "whoami");
+        Assert.Equal(shared, await PidAsync(statelessOnTheAggregate, "isolated__whoami"));
+        Assert.NotEqual(shared, await PidAsync(session, "whoami"));
+    }
+
+    [Fact]
+    public async Task Sessions_on_a_virtual_server_and_the_aggregate_get_their_own_process_of_an_isolated_member_which_ends_with_them()
+    {
+        await _gateway.Admin.RegisterVirtualServerAsync(new VirtualServerDefinition { Name = "team", Tools = ["isolated:whoami", "shared:whoami"], Overrides = new Dictionary<string, MemberOverride> { ["shared:whoami"] = new() { Name = "shared_whoami" } } });
+        await Eventually.GetAsync(() => Task.FromResult(_gateway.Proxy.Services.GetRequiredService<VirtualServerCatalog>().TryGet("team", out _)), served => served, "the catalog to serve the virtual server");
+        await using var stateless = await _gateway.ConnectAsync("isolated/stream");
+        var first = await ConnectAsync("team/stream");
+        await using var second = await ConnectAsync("team/stream");
         await using var aggregate = await ConnectAsync("mcp");
 
-        Assert.Equal(await PidAsync(aggregate, "isolated__whoami"), await PidAsync(stateless, "whoami"));
+        var firstPid = await PidAsync(first, "whoami");
+        var pids = new[] { firstPid, await PidAsync(second, "whoami"), await PidAsync(aggregate, "isolated__whoami"), await PidAsync(stateless, "whoami") };
+        Assert.Equal(4, pids.Distinct().Count());
+        Assert.Equal(firstPid, await PidAsync(first, "whoami")); // the same one on every call
+        // A member that is not isolated stays shared.
+        Assert.Equal(await PidAsync(second, "shared_whoami"), await PidAsync(aggregate, "shared__whoami"));
+
+        await first.DisposeAsync();
+        await Eventually.ExitedAsync(firstPid, "the closed session's upstream process to exit");
     }
 
     [Fact]

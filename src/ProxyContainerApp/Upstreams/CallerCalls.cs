@@ -8,10 +8,10 @@ using ModelContextProtocol.Protocol;
 namespace McpServerless.Proxy.Upstreams;
 
 /// <summary>
-/// The calls one connection carries for downstream callers, by number. A call's progress token is swapped for the
-/// gateway-unique <c>gw-{number}</c> upstream, so progress from a shared upstream reaches only the caller that asked,
-/// in the order the upstream sent it; and while calls are in flight, the upstream's sampling and elicitation requests
-/// go to the one session waiting on it.
+/// The calls one connection carries for downstream callers, by number. A call's request goes upstream with the id
+/// <c>gw-{number}</c>, and its progress token is swapped for the same, so progress from a shared upstream reaches only
+/// the caller that asked, in the order the upstream sent it; the upstream's sampling, elicitation and roots requests go
+/// to the call whose POST stream they came on (<see cref="PostStreams"/>), else to the one session waiting on it.
 /// </summary>
 internal sealed class CallerCalls(string server)
 {
@@ -22,12 +22,23 @@ internal sealed class CallerCalls(string server)
 
     public int Count => _calls.Count;
 
+    /// <summary>Whether <paramref name="id"/> is a call's upstream request id.</summary>
+    public static bool IsCallId(string id) => id.StartsWith(ProgressTokenPrefix, StringComparison.Ordinal);
+
+    /// <summary>The call in flight whose upstream request id is <paramref name="id"/>, or null.</summary>
+    public Call? CallFor(string id) =>
+        IsCallId(id) && long.TryParse(id.AsSpan(ProgressTokenPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+        && _calls.TryGetValue(number, out var call) ? call : null;
+
     /// <summary>Registers a call for <paramref name="caller"/>; a progress token in <paramref name="parameters"/> is swapped in place.</summary>
     public Call Begin(JsonNode? parameters, IUpstreamCaller caller)
     {
         var number = Interlocked.Increment(ref _numbers);
         var original = parameters?["_meta"]?["progressToken"];
-        var call = new Call(this, number, caller, original?.DeepClone(), Activity.Current?.Context ?? default);
+        var call = new Call(this, number, caller, original?.DeepClone(), Activity.Current?.Context ?? default)
+        {
+            RequestId = new RequestId($"{ProgressTokenPrefix}{number}"),
+        };
         _calls[number] = call;
         if (original is not null) parameters!["_meta"]!["progressToken"] = $"{ProgressTokenPrefix}{number}";
         return call;
@@ -103,6 +114,9 @@ internal sealed class CallerCalls(string server)
         private Task _progress = Task.CompletedTask;
 
         public IUpstreamCaller Caller { get; } = caller;
+
+        /// <summary>The id the call's request goes upstream with.</summary>
+        public RequestId RequestId { get; init; }
 
         /// <summary>The span context the call was sent under (its CLIENT span), for what the upstream asks during it.</summary>
         public ActivityContext Origin { get; } = origin;

@@ -17,7 +17,8 @@ internal sealed class UpstreamMessageTooLargeException(long limit)
 /// response to one request — an oversized message fails that request with <see cref="UpstreamMessageTooLargeException"/>;
 /// on a GET stream it fails the stream as a network error, which the SDK answers by reopening it.
 /// </summary>
-internal sealed class MessageSizeLimitHandler(long maxBytes) : DelegatingHandler(new SocketsHttpHandler())
+/// <param name="postStreams">Shown the lines of each relayed call's SSE response, for the requests that come on it.</param>
+internal sealed class MessageSizeLimitHandler(long maxBytes, PostStreams postStreams) : DelegatingHandler(new SocketsHttpHandler())
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -28,7 +29,9 @@ internal sealed class MessageSizeLimitHandler(long maxBytes) : DelegatingHandler
             return response;
         }
         var original = response.Content;
-        var limited = new StreamContent(new MessageSizeLimitedStream(await original.ReadAsStreamAsync(cancellationToken), maxBytes, failsRequest: request.Method == HttpMethod.Post));
+        var spotter = request.Method == HttpMethod.Post && original.Headers.ContentType?.MediaType == "text/event-stream" ? postStreams.Watch() : null;
+        var limited = new StreamContent(new MessageSizeLimitedStream(await original.ReadAsStreamAsync(cancellationToken), maxBytes,
+            failsRequest: request.Method == HttpMethod.Post, spotter));
         // Copied as they came, without parsing them or building a string array per header.
         foreach (var (name, values) in original.Headers.NonValidated)
         {
@@ -39,7 +42,7 @@ internal sealed class MessageSizeLimitHandler(long maxBytes) : DelegatingHandler
         return response;
     }
 
-    private sealed class MessageSizeLimitedStream(Stream inner, long maxBytes, bool failsRequest) : Stream
+    private sealed class MessageSizeLimitedStream(Stream inner, long maxBytes, bool failsRequest, PostStreams.Spotter? spotter) : Stream
     {
         private long _messageBytes;
         private bool _lineEmpty = true; // only '\r' since the last '\n'
@@ -65,6 +68,7 @@ internal sealed class MessageSizeLimitHandler(long maxBytes) : DelegatingHandler
             {
                 var newline = read.IndexOf((byte)'\n');
                 var line = newline < 0 ? read : read[..newline];
+                spotter?.Take(line, ends: newline >= 0);
                 _messageBytes += line.Length;
                 if (line.ContainsAnyExcept((byte)'\r')) _lineEmpty = false;
                 if (_messageBytes > maxBytes)
@@ -92,11 +96,19 @@ internal sealed class MessageSizeLimitHandler(long maxBytes) : DelegatingHandler
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing) inner.Dispose();
+            if (disposing)
+            {
+                inner.Dispose();
+                spotter?.Dispose();
+            }
             base.Dispose(disposing);
         }
 
-        public override ValueTask DisposeAsync() => inner.DisposeAsync();
+        public override ValueTask DisposeAsync()
+        {
+            spotter?.Dispose();
+            return inner.DisposeAsync();
+        }
     }
 }
 

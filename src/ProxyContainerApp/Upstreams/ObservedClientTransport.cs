@@ -13,8 +13,11 @@ namespace McpServerless.Proxy.Upstreams;
 /// owns the inner transport and disposes it with the session.
 /// </summary>
 /// <param name="observe">Returns the message to pass on (the one given, or a replacement), or null to drop it.</param>
-internal sealed class ObservedClientTransport(IClientTransport inner, Func<JsonRpcMessage, JsonRpcMessage?> observe) : IClientTransport, IAsyncDisposable
+/// <param name="marksPosts">Whether each relayed call's POST is marked for its response stream (see <see cref="PostStreams"/>).</param>
+internal sealed class ObservedClientTransport(IClientTransport inner, Func<JsonRpcMessage, JsonRpcMessage?> observe, bool marksPosts) : IClientTransport, IAsyncDisposable
 {
+    private readonly bool _marksPosts = marksPosts;
+
     public string Name => inner.Name;
 
     public async Task<ITransport> ConnectAsync(CancellationToken cancellationToken = default) =>
@@ -31,6 +34,7 @@ internal sealed class ObservedClientTransport(IClientTransport inner, Func<JsonR
         public Task SendMessageAsync(JsonRpcMessage message, CancellationToken cancellationToken = default)
         {
             ProxyInstruments.RequestSending(message);
+            using var sending = owner._marksPosts ? PostStreams.MarkSending(message) : default;
             return session.SendMessageAsync(message, cancellationToken);
         }
 

@@ -53,7 +53,8 @@ internal static class UpstreamClients
     private static async Task<McpClient> ConnectAsync(UpstreamConnection connection, string? revision, Action<JsonRpcNotification> onToolsChanged, CancellationToken cancellationToken)
     {
         var model = connection.Model;
-        var transport = UpstreamTransports.Create(model.Definition, model.Timeout, model.MaxResponseBytes, model.Credential, connection.LoggerFactory, message => Observe(connection, message));
+        var transport = UpstreamTransports.Create(model.Definition, model.Timeout, model.MaxResponseBytes, model.Credential, connection.LoggerFactory,
+            connection.PostStreams, message => Observe(connection, message));
         try
         {
             var options = Options(connection, revision, onToolsChanged);
@@ -124,7 +125,9 @@ internal static class UpstreamClients
         McpProtocolException? refusal = null;
         try
         {
-            call = connection.Callers.SoleCall(method);
+            call = PostStreams.TakeCall(request as RequestParams) is { } cause && connection.Callers.CallFor(cause) is { } caused
+                ? caused
+                : connection.Callers.SoleCall(method);
         }
         catch (McpProtocolException ex)
         {
@@ -206,6 +209,7 @@ internal static class UpstreamClients
         }
         if (message is JsonRpcNotification { Method: NotificationMethods.ProgressNotification } progress)
             connection.Callers.TryRouteProgress(progress, connection.ReportProgressLost, connection.Stopping);
+        else if (message is JsonRpcRequest request) connection.PostStreams.Tag(request);
         else if (connection.Session is { IsStateless: true }) InputRequiredRounds.Conceal(message);
         return message;
     }

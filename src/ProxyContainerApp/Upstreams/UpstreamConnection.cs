@@ -78,6 +78,9 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
 
     internal CallerCalls Callers { get; }
 
+    /// <summary>Which call each server-to-client request of a streamable-HTTP upstream came with.</summary>
+    internal PostStreams PostStreams { get; } = new();
+
     /// <summary>The resources callers are subscribed to on this upstream, and who holds each.</summary>
     internal ResourceSubscriptions Subscriptions { get; }
 
@@ -132,7 +135,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         var outcome = McpOutcome.Ok;
         try
         {
-            var response = await session.Client.SendRequestAsync(new JsonRpcRequest { Method = method, Params = parameters }, timeout.Token);
+            var response = await session.Client.SendRequestAsync(new JsonRpcRequest { Id = call?.RequestId ?? default, Method = method, Params = parameters }, timeout.Token);
             if (session.IsStateless)
             {
                 response = await InputRequiredRounds.CompleteAsync(response, parameters, caller,

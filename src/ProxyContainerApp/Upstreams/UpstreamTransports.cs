@@ -11,11 +11,14 @@ internal static class UpstreamTransports
     /// <param name="observe">Shown each incoming message in arrival order (see <see cref="ObservedClientTransport"/>).</param>
     /// <param name="maxMessageBytes">Enforced while an HTTP upstream's responses are read (see <see cref="MessageSizeLimitHandler"/>).</param>
     /// <param name="credential">The token presented upstream for <c>upstreamAuth</c> (see <see cref="UpstreamAuthHandler"/>); null for none.</param>
+    /// <param name="postStreams">Told which call each server-to-client request of a streamable-HTTP upstream came with.</param>
     public static ObservedClientTransport Create(McpDefinition definition, TimeSpan connectTimeout, long maxMessageBytes, UpstreamTokenSource? credential,
-        ILoggerFactory loggerFactory, Func<JsonRpcMessage, JsonRpcMessage?> observe) =>
-        new(CreateInner(definition, connectTimeout, maxMessageBytes, credential, loggerFactory), observe);
+        ILoggerFactory loggerFactory, PostStreams postStreams, Func<JsonRpcMessage, JsonRpcMessage?> observe) =>
+        new(CreateInner(definition, connectTimeout, maxMessageBytes, credential, loggerFactory, postStreams), observe,
+            marksPosts: definition.Transport == McpTransport.StreamableHttp);
 
-    private static IClientTransport CreateInner(McpDefinition definition, TimeSpan connectTimeout, long maxMessageBytes, UpstreamTokenSource? credential, ILoggerFactory loggerFactory)
+    private static IClientTransport CreateInner(McpDefinition definition, TimeSpan connectTimeout, long maxMessageBytes, UpstreamTokenSource? credential,
+        ILoggerFactory loggerFactory, PostStreams postStreams)
     {
         if (definition.Transport == McpTransport.Stdio)
         {
@@ -29,7 +32,7 @@ internal static class UpstreamTransports
             }, loggerFactory);
         }
 
-        var limited = new MessageSizeLimitHandler(maxMessageBytes);
+        var limited = new MessageSizeLimitHandler(maxMessageBytes, postStreams);
         return new HttpClientTransport(new HttpClientTransportOptions
         {
             Name = definition.Name,

@@ -10,23 +10,38 @@ namespace McpServerless.Tests.Proxy;
 
 /// <summary>
 /// A 2025-11-25 upstream's sampling and elicitation requests reach the client whose call caused them, over a shared
-/// connection (the test server is pinned to that revision; a 2026-07-28 upstream asks with input-required results).
+/// connection (the test server is pinned to that revision; a 2026-07-28 upstream asks with input-required results):
+/// over streamable HTTP by the POST stream they come on, over stdio while one session is waiting.
 /// </summary>
 public sealed class ServerToClientRequestTests : IAsyncLifetime
 {
     private GatewayHarness _gateway = null!;
+    private ExternalProcess _httpUpstream = null!;
 
     public async Task InitializeAsync()
     {
+        (_httpUpstream, var port) = await TestServers.StartHttpAsync();
         _gateway = await GatewayHarness.StartAsync();
         await _gateway.Admin.RegisterAsync(TestServers.Stdio("tools", d => d with { ProtocolVersion = ProxyHarness.SessionProtocol }));
+        await _gateway.Admin.RegisterAsync(new McpDefinition
+        {
+            Name = "remote",
+            Transport = McpTransport.StreamableHttp,
+            Url = $"http://127.0.0.1:{port}/mcp",
+            ProtocolVersion = ProxyHarness.SessionProtocol,
+        });
+        await _gateway.WaitConnectedAsync("remote");
         // Pinned, so it is asked server/discover, whose probe has half the timeout: generous for a stdio child on a busy machine.
         await _gateway.Admin.RegisterAsync(TestServers.Stdio("modern", d => d with { ProtocolVersion = McpRevisions.Stateless, Timeout = TimeSpan.FromSeconds(60) }));
         await _gateway.WaitConnectedAsync("tools");
         await _gateway.WaitConnectedAsync("modern");
     }
 
-    public async Task DisposeAsync() => await _gateway.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _gateway.DisposeAsync();
+        await _httpUpstream.DisposeAsync();
+    }
 
     [Theory]
     [InlineData("tools/stream", HttpTransportMode.StreamableHttp, "ask")]
@@ -172,6 +187,33 @@ public sealed class ServerToClientRequestTests : IAsyncLifetime
         Assert.Contains("cannot tell which", error);
         Assert.False(elicited);
         Assert.Equal("slept 3000ms", (await sleeping).Text());
+    }
+
+    [Fact]
+    public async Task Over_streamable_http_a_request_goes_to_the_call_whose_stream_it_came_on_while_others_are_in_flight()
+    {
+        McpClientHandlers Answer(string name) => new()
+        {
+            ElicitationHandler = (request, _) => ValueTask.FromResult(new ElicitResult
+            {
+                Action = "accept",
+                Content = new Dictionary<string, JsonElement> { ["answer"] = JsonSerializer.SerializeToElement($"{name} heard '{request!.Message}'") },
+            }),
+        };
+        await using var waiting = await _gateway.ConnectAsync("remote/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: Answer("nobody"));
+        await using var alice = await _gateway.ConnectAsync("remote/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: Answer("alice"));
+        await using var bob = await _gateway.ConnectAsync("mcp", protocolVersion: ProxyHarness.SessionProtocol, handlers: Answer("bob"));
+        await using var carol = await _gateway.ConnectAsync("remote/stream", handlers: Answer("carol")); // stateless: asked through the revision bridge
+        var sleeping = waiting.CallToolAsync("sleep", new Dictionary<string, object?> { ["milliseconds"] = 5_000 }).AsTask();
+        await _gateway.WaitInFlightAsync("remote");
+
+        var answers = await Task.WhenAll(
+            alice.CallToolAsync("ask", new Dictionary<string, object?> { ["question"] = "one" }).AsTask(),
+            bob.CallToolAsync("remote__ask", new Dictionary<string, object?> { ["question"] = "two" }).AsTask(),
+            carol.CallToolAsync("ask", new Dictionary<string, object?> { ["question"] = "three" }).AsTask());
+
+        Assert.Equal(["answer: alice heard 'one'", "answer: bob heard 'two'", "answer: carol heard 'three'"], answers.Select(a => a.Text()));
+        Assert.Equal("slept 5000ms", (await sleeping).Text());
     }
 
     /// <summary>The upstream's tool fails on the gateway's JSON-RPC error; depending on the server that is a tool error or a JSON-RPC error.</summary>

@@ -20,7 +20,6 @@ internal sealed class PostStreams
     /// <summary>The <c>_meta</c> key a tagged request carries its call's id under; taken out before the request goes on.</summary>
     public const string CallMeta = "mcpserverless/call";
 
-    // A request line longer than this is not looked into: such a request falls back to the sole-caller rule.
     private const int MaxRequestLine = 64 * 1024;
 
     private static readonly AsyncLocal<string?> Sending = new();
@@ -79,7 +78,8 @@ internal sealed class PostStreams
 
     /// <summary>
     /// Reads the lines of one POST's SSE response as they pass: a <c>data:</c> line carrying a server-to-client request
-    /// records that request as the call's. Lines are kept only while they are short enough to be such a request.
+    /// records that request as the call's. A line split across reads is kept until it ends, up to 64 KB; a longer one
+    /// is not looked into (a request that long falls back to the sole-caller rule).
     /// </summary>
     public sealed class Spotter(PostStreams owner, string call) : IDisposable
     {
@@ -90,6 +90,11 @@ internal sealed class PostStreams
         /// <summary>Takes the next piece of the current line; <paramref name="ends"/> when a newline followed it.</summary>
         public void Take(ReadOnlySpan<byte> piece, bool ends)
         {
+            if (ends && _length == 0 && !_tooLong)
+            {
+                Inspect(piece); // a whole line in one read, the usual case: nothing is copied
+                return;
+            }
             if (!_tooLong)
             {
                 if (_length + piece.Length > MaxRequestLine) _tooLong = true;

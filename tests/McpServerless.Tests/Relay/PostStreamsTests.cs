@@ -57,6 +57,17 @@ public sealed class PostStreamsTests
     }
 
     [Fact]
+    public void A_line_split_past_64_KB_is_not_looked_into_and_the_next_one_is()
+    {
+        var streams = new PostStreams();
+        var huge = $"data: {{\"id\":1,\"method\":\"elicitation/create\",\"params\":{{\"message\":\"{new string('x', 70_000)}\"}}}}\n";
+        using (var spotter = Watching(streams, "gw-1")) Feed(spotter, huge + "data: {\"id\":2,\"method\":\"roots/list\"}\n", 4096);
+
+        Assert.False(streams.Tag(new JsonRpcRequest { Id = new RequestId(1), Method = RequestMethods.ElicitationCreate }));
+        Assert.True(streams.Tag(new JsonRpcRequest { Id = new RequestId(2), Method = "roots/list" }));
+    }
+
+    [Fact]
     public void Only_a_relayed_calls_post_is_watched()
     {
         var streams = new PostStreams();

@@ -78,43 +78,56 @@ internal sealed class PostStreams
 
     /// <summary>
     /// Reads the lines of one POST's SSE response as they pass: a <c>data:</c> line carrying a server-to-client request
-    /// records that request as the call's. A line split across reads is kept until it ends, up to 64 KB; a longer one
-    /// is not looked into (a request that long falls back to the sole-caller rule).
+    /// records that request as the call's. A line split across reads is kept until it ends, up to 64 KB, unless its
+    /// start already shows a response (a <c>"result"</c> or <c>"error"</c> member, as a call's large answer has): a
+    /// request longer than that, or whose start holds such a name, falls back to the sole-caller rule.
     /// </summary>
     public sealed class Spotter(PostStreams owner, string call) : IDisposable
     {
+        private const int Start = 512;
+
         private byte[]? _line;
         private int _length;
-        private bool _tooLong;
+        private bool _skipped;
 
         /// <summary>Takes the next piece of the current line; <paramref name="ends"/> when a newline followed it.</summary>
         public void Take(ReadOnlySpan<byte> piece, bool ends)
         {
-            if (ends && _length == 0 && !_tooLong)
+            if (ends && _length == 0 && !_skipped)
             {
                 Inspect(piece); // a whole line in one read, the usual case: nothing is copied
                 return;
             }
-            if (!_tooLong)
-            {
-                if (_length + piece.Length > MaxRequestLine) _tooLong = true;
-                else
-                {
-                    if (_line is null || _line.Length < _length + piece.Length)
-                    {
-                        var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_length + piece.Length, 1024));
-                        _line?.AsSpan(0, _length).CopyTo(larger);
-                        if (_line is not null) ArrayPool<byte>.Shared.Return(_line);
-                        _line = larger;
-                    }
-                    piece.CopyTo(_line.AsSpan(_length));
-                    _length += piece.Length;
-                }
-            }
+            if (!_skipped) Keep(piece);
             if (!ends) return;
-            if (!_tooLong && _line is not null) Inspect(_line.AsSpan(0, _length));
+            if (!_skipped && _line is not null) Inspect(_line.AsSpan(0, _length));
             _length = 0;
-            _tooLong = false;
+            _skipped = false;
+        }
+
+        private void Keep(ReadOnlySpan<byte> piece)
+        {
+            var length = _length + piece.Length;
+            if (length > MaxRequestLine)
+            {
+                _skipped = true;
+                return;
+            }
+            if (_line is null || _line.Length < length)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(length, 2 * (_line?.Length ?? Start)));
+                _line?.AsSpan(0, _length).CopyTo(larger);
+                if (_line is not null) ArrayPool<byte>.Shared.Return(_line);
+                _line = larger;
+            }
+            piece.CopyTo(_line.AsSpan(_length));
+            var scanned = _length;
+            _length = length;
+            if (scanned < Start)
+            {
+                var start = _line.AsSpan(0, Math.Min(_length, Start));
+                _skipped = start.IndexOf("\"result\""u8) >= 0 || start.IndexOf("\"error\""u8) >= 0;
+            }
         }
 
         public void Dispose()

@@ -21,25 +21,31 @@ public sealed class ServerToClientRequestTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         (_httpUpstream, var port) = await TestServers.StartHttpAsync();
-        _gateway = await GatewayHarness.StartAsync();
-        await _gateway.Admin.RegisterAsync(TestServers.Stdio("tools", d => d with { ProtocolVersion = ProxyHarness.SessionProtocol }));
-        await _gateway.Admin.RegisterAsync(new McpDefinition
+        try
         {
-            Name = "remote",
-            Transport = McpTransport.StreamableHttp,
-            Url = $"http://127.0.0.1:{port}/mcp",
-            ProtocolVersion = ProxyHarness.SessionProtocol,
-        });
-        await _gateway.WaitConnectedAsync("remote");
-        // Pinned, so it is asked server/discover, whose probe has half the timeout: generous for a stdio child on a busy machine.
-        await _gateway.Admin.RegisterAsync(TestServers.Stdio("modern", d => d with { ProtocolVersion = McpRevisions.Stateless, Timeout = TimeSpan.FromSeconds(60) }));
-        await _gateway.WaitConnectedAsync("tools");
-        await _gateway.WaitConnectedAsync("modern");
+            _gateway = await GatewayHarness.StartAsync();
+            await _gateway.Admin.RegisterAsync(TestServers.Stdio("tools", d => d with { ProtocolVersion = ProxyHarness.SessionProtocol }));
+            await _gateway.Admin.RegisterAsync(new McpDefinition
+            {
+                Name = "remote",
+                Transport = McpTransport.StreamableHttp,
+                Url = $"http://127.0.0.1:{port}/mcp",
+                ProtocolVersion = ProxyHarness.SessionProtocol,
+            });
+            // Pinned, so it is asked server/discover, whose probe has half the timeout: generous for a stdio child on a busy machine.
+            await _gateway.Admin.RegisterAsync(TestServers.Stdio("modern", d => d with { ProtocolVersion = McpRevisions.Stateless, Timeout = TimeSpan.FromSeconds(60) }));
+            foreach (var name in new[] { "tools", "remote", "modern" }) await _gateway.WaitConnectedAsync(name);
+        }
+        catch
+        {
+            await DisposeAsync(); // xunit does not dispose a fixture whose start failed, and the HTTP upstream is a process of its own
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
     {
-        await _gateway.DisposeAsync();
+        if (_gateway is not null) await _gateway.DisposeAsync();
         await _httpUpstream.DisposeAsync();
     }
 

@@ -23,26 +23,14 @@ public sealed class McpProxyClient(HttpClient http, string? adminToken = null)
         return await ReadAsync(response, GatewayJson.Default.HealthBody, cancellationToken);
     }
 
-    public async Task<McpEntry> RegisterAsync(McpDefinition definition, CancellationToken cancellationToken = default)
-    {
-        using var response = await SendAsync(HttpMethod.Post, "admin/mcps", JsonContent.Create(definition, GatewayJson.Default.McpDefinition), cancellationToken);
-        return await ReadAsync(response, GatewayJson.Default.McpEntry, cancellationToken);
-    }
+    public Task<McpEntry> RegisterAsync(McpDefinition definition, CancellationToken cancellationToken = default) =>
+        WriteAsync(HttpMethod.Post, "admin/mcps", JsonContent.Create(definition, GatewayJson.Default.McpDefinition), null, GatewayJson.Default.McpEntry, cancellationToken);
 
     /// <param name="expectedVersion">When set, the update fails with 409 if the server changed since that version.</param>
-    public async Task<McpEntry> UpdateAsync(string name, McpDefinition definition, string? expectedVersion = null, CancellationToken cancellationToken = default)
-    {
-        using var request = Request(HttpMethod.Put, McpPath(name), JsonContent.Create(definition, GatewayJson.Default.McpDefinition));
-        IfMatch(request, expectedVersion);
-        using var response = await http.SendAsync(request, cancellationToken);
-        return await ReadAsync(response, GatewayJson.Default.McpEntry, cancellationToken);
-    }
+    public Task<McpEntry> UpdateAsync(string name, McpDefinition definition, string? expectedVersion = null, CancellationToken cancellationToken = default) =>
+        WriteAsync(HttpMethod.Put, McpPath(name), JsonContent.Create(definition, GatewayJson.Default.McpDefinition), expectedVersion, GatewayJson.Default.McpEntry, cancellationToken);
 
-    public async Task UnregisterAsync(string name, CancellationToken cancellationToken = default)
-    {
-        using var response = await SendAsync(HttpMethod.Delete, McpPath(name), null, cancellationToken);
-        await EnsureSuccessAsync(response, cancellationToken);
-    }
+    public Task UnregisterAsync(string name, CancellationToken cancellationToken = default) => DeleteAsync(McpPath(name), null, cancellationToken);
 
     public async Task<IReadOnlyList<McpEntry>> ListAsync(CancellationToken cancellationToken = default)
     {
@@ -51,12 +39,8 @@ public sealed class McpProxyClient(HttpClient http, string? adminToken = null)
     }
 
     /// <returns>The entry, or null when no server has that name.</returns>
-    public async Task<McpEntry?> GetAsync(string name, CancellationToken cancellationToken = default)
-    {
-        using var response = await SendAsync(HttpMethod.Get, McpPath(name), null, cancellationToken);
-        if (response.StatusCode == HttpStatusCode.NotFound) return null;
-        return await ReadAsync(response, GatewayJson.Default.McpEntry, cancellationToken);
-    }
+    public Task<McpEntry?> GetAsync(string name, CancellationToken cancellationToken = default) =>
+        FindAsync(McpPath(name), GatewayJson.Default.McpEntry, cancellationToken);
 
     public Task<IReadOnlyList<ToolInfo>> ListToolsAsync(CancellationToken cancellationToken = default) =>
         ListToolsAsync(virtualServer: null, cancellationToken);
@@ -70,29 +54,18 @@ public sealed class McpProxyClient(HttpClient http, string? adminToken = null)
     }
 
     /// <returns>The stored entry, resolved against the servers' tools now (its warnings say what may be amiss).</returns>
-    public async Task<VirtualServerEntry> RegisterVirtualServerAsync(VirtualServerDefinition definition, CancellationToken cancellationToken = default)
-    {
-        using var response = await SendAsync(HttpMethod.Post, "admin/virtual-servers", JsonContent.Create(definition, GatewayJson.Default.VirtualServerDefinition), cancellationToken);
-        return await ReadAsync(response, GatewayJson.Default.VirtualServerEntry, cancellationToken);
-    }
+    public Task<VirtualServerEntry> RegisterVirtualServerAsync(VirtualServerDefinition definition, CancellationToken cancellationToken = default) =>
+        WriteAsync(HttpMethod.Post, "admin/virtual-servers", JsonContent.Create(definition, GatewayJson.Default.VirtualServerDefinition), null,
+            GatewayJson.Default.VirtualServerEntry, cancellationToken);
 
     /// <param name="expectedVersion">When set, the update fails with 409 if the virtual server changed since that version.</param>
-    public async Task<VirtualServerEntry> UpdateVirtualServerAsync(string name, VirtualServerDefinition definition, string? expectedVersion = null, CancellationToken cancellationToken = default)
-    {
-        using var request = Request(HttpMethod.Put, VirtualServerPath(name), JsonContent.Create(definition, GatewayJson.Default.VirtualServerDefinition));
-        IfMatch(request, expectedVersion);
-        using var response = await http.SendAsync(request, cancellationToken);
-        return await ReadAsync(response, GatewayJson.Default.VirtualServerEntry, cancellationToken);
-    }
+    public Task<VirtualServerEntry> UpdateVirtualServerAsync(string name, VirtualServerDefinition definition, string? expectedVersion = null, CancellationToken cancellationToken = default) =>
+        WriteAsync(HttpMethod.Put, VirtualServerPath(name), JsonContent.Create(definition, GatewayJson.Default.VirtualServerDefinition), expectedVersion,
+            GatewayJson.Default.VirtualServerEntry, cancellationToken);
 
     /// <param name="expectedVersion">When set, the delete fails with 409 if the virtual server changed since that version.</param>
-    public async Task UnregisterVirtualServerAsync(string name, string? expectedVersion = null, CancellationToken cancellationToken = default)
-    {
-        using var request = Request(HttpMethod.Delete, VirtualServerPath(name), null);
-        IfMatch(request, expectedVersion);
-        using var response = await http.SendAsync(request, cancellationToken);
-        await EnsureSuccessAsync(response, cancellationToken);
-    }
+    public Task UnregisterVirtualServerAsync(string name, string? expectedVersion = null, CancellationToken cancellationToken = default) =>
+        DeleteAsync(VirtualServerPath(name), expectedVersion, cancellationToken);
 
     public async Task<IReadOnlyList<VirtualServerEntry>> ListVirtualServersAsync(CancellationToken cancellationToken = default)
     {
@@ -101,12 +74,8 @@ public sealed class McpProxyClient(HttpClient http, string? adminToken = null)
     }
 
     /// <returns>The entry, or null when no virtual server has that name.</returns>
-    public async Task<VirtualServerEntry?> GetVirtualServerAsync(string name, CancellationToken cancellationToken = default)
-    {
-        using var response = await SendAsync(HttpMethod.Get, VirtualServerPath(name), null, cancellationToken);
-        if (response.StatusCode == HttpStatusCode.NotFound) return null;
-        return await ReadAsync(response, GatewayJson.Default.VirtualServerEntry, cancellationToken);
-    }
+    public Task<VirtualServerEntry?> GetVirtualServerAsync(string name, CancellationToken cancellationToken = default) =>
+        FindAsync(VirtualServerPath(name), GatewayJson.Default.VirtualServerEntry, cancellationToken);
 
     public async Task<MetricsSnapshot> GetMetricsAsync(CancellationToken cancellationToken = default)
     {
@@ -143,21 +112,31 @@ public sealed class McpProxyClient(HttpClient http, string? adminToken = null)
 
     private static string VirtualServerPath(string name) => $"admin/virtual-servers/{Uri.EscapeDataString(name)}";
 
-    private static void IfMatch(HttpRequestMessage request, string? version)
+    // A create or replace; with expectedVersion, only if the entry is still at that version (If-Match).
+    private async Task<T> WriteAsync<T>(HttpMethod method, string path, HttpContent content, string? expectedVersion, JsonTypeInfo<T> entry, CancellationToken cancellationToken)
     {
-        if (version is not null) request.Headers.IfMatch.Add(new EntityTagHeaderValue($"\"{version}\""));
+        using var response = await SendAsync(method, path, content, cancellationToken, expectedVersion: expectedVersion);
+        return await ReadAsync(response, entry, cancellationToken);
     }
 
-    private HttpRequestMessage Request(HttpMethod method, string path, HttpContent? content, bool authenticate = true)
+    private async Task DeleteAsync(string path, string? expectedVersion, CancellationToken cancellationToken)
     {
-        var request = new HttpRequestMessage(method, path) { Content = content };
+        using var response = await SendAsync(HttpMethod.Delete, path, null, cancellationToken, expectedVersion: expectedVersion);
+        await EnsureSuccessAsync(response, cancellationToken);
+    }
+
+    private async Task<T?> FindAsync<T>(string path, JsonTypeInfo<T> entry, CancellationToken cancellationToken) where T : class
+    {
+        using var response = await SendAsync(HttpMethod.Get, path, null, cancellationToken);
+        return response.StatusCode == HttpStatusCode.NotFound ? null : await ReadAsync(response, entry, cancellationToken);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken,
+        bool authenticate = true, string? expectedVersion = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
         if (authenticate && adminToken is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", adminToken);
-        return request;
-    }
-
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken cancellationToken, bool authenticate = true)
-    {
-        using var request = Request(method, path, content, authenticate);
+        if (expectedVersion is not null) request.Headers.IfMatch.Add(new EntityTagHeaderValue($"\"{expectedVersion}\""));
         return await http.SendAsync(request, cancellationToken);
     }
 

@@ -4,10 +4,18 @@ namespace McpServerless.Tests.Infrastructure;
 
 /// <summary>
 /// A process the tests start (redis-server, Azurite, an MCP server) and end by its own PID.
-/// Its output is kept for failure messages.
+/// Its output is kept for failure messages. One still running when the test host exits (a fixture whose start failed
+/// is never disposed by xunit) is ended then, so it does not outlive the run.
 /// </summary>
 public sealed class ExternalProcess : IAsyncDisposable
 {
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<ExternalProcess, byte> Running = new();
+
+    static ExternalProcess() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        foreach (var left in Running.Keys) left.Kill();
+    };
+
     private readonly Process _process;
     private readonly System.Text.StringBuilder _output = new();
 
@@ -35,6 +43,7 @@ public sealed class ExternalProcess : IAsyncDisposable
         process.OutputDataReceived += (_, e) => external.Append(e.Data);
         process.ErrorDataReceived += (_, e) => external.Append(e.Data);
         process.Start();
+        Running.TryAdd(external, 0);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return external;
@@ -60,6 +69,19 @@ public sealed class ExternalProcess : IAsyncDisposable
         {
             _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
+        }
+        Running.TryRemove(this, out _);
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // it ended meanwhile
         }
     }
 

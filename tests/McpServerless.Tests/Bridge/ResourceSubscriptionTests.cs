@@ -28,31 +28,16 @@ public sealed class ResourceSubscriptionTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         (_httpUpstream, var port) = await TestServers.StartHttpAsync();
-        try
-        {
-            _gateway = await GatewayHarness.StartAsync();
-            await _gateway.Admin.RegisterAsync(TestServers.Stdio("session"));
-            await _gateway.Admin.RegisterAsync(TestServers.Stdio("stateless-stdio") with { ProtocolVersion = McpRevisions.Stateless, Timeout = UpstreamTimeout });
-            await _gateway.Admin.RegisterAsync(new McpDefinition
-            {
-                Name = "stateless-http",
-                Transport = McpTransport.StreamableHttp,
-                Url = $"http://127.0.0.1:{port}/mcp",
-                ProtocolVersion = McpRevisions.Stateless,
-                Timeout = UpstreamTimeout,
-            });
-            foreach (var name in new[] { "session", "stateless-stdio", "stateless-http" }) await _gateway.WaitConnectedAsync(name);
-        }
-        catch
-        {
-            await DisposeAsync(); // xunit does not dispose a fixture whose start failed, and the HTTP upstream is a process of its own
-            throw;
-        }
+        _gateway = await GatewayHarness.StartAsync();
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("session"));
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("stateless-stdio") with { ProtocolVersion = McpRevisions.Stateless, Timeout = UpstreamTimeout });
+        await _gateway.Admin.RegisterAsync(TestServers.Http("stateless-http", port, d => d with { ProtocolVersion = McpRevisions.Stateless, Timeout = UpstreamTimeout }));
+        foreach (var name in new[] { "session", "stateless-stdio", "stateless-http" }) await _gateway.WaitConnectedAsync(name);
     }
 
     public async Task DisposeAsync()
     {
-        if (_gateway is not null) await _gateway.DisposeAsync();
+        await _gateway.DisposeAsync();
         await _httpUpstream.DisposeAsync();
     }
 

@@ -34,6 +34,13 @@ public static class TestServers
         return adjust is null ? definition : adjust(definition);
     }
 
+    /// <summary>A streamable-HTTP upstream at the test server started on <paramref name="port"/> (<see cref="StartHttpAsync"/>).</summary>
+    public static McpDefinition Http(string name, int port, Func<McpDefinition, McpDefinition>? adjust = null)
+    {
+        var definition = new McpDefinition { Name = name, Transport = McpTransport.StreamableHttp, Url = $"http://127.0.0.1:{port}/mcp" };
+        return adjust is null ? definition : adjust(definition);
+    }
+
     /// <summary>Starts the test server over HTTP on a free loopback port; its streamable endpoint is /mcp, legacy SSE /mcp/sse.</summary>
     public static async Task<(ExternalProcess Process, int Port)> StartHttpAsync(int? port = null)
     {

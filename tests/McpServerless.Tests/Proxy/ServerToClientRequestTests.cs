@@ -21,31 +21,17 @@ public sealed class ServerToClientRequestTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         (_httpUpstream, var port) = await TestServers.StartHttpAsync();
-        try
-        {
-            _gateway = await GatewayHarness.StartAsync();
-            await _gateway.Admin.RegisterAsync(TestServers.Stdio("tools", d => d with { ProtocolVersion = ProxyHarness.SessionProtocol }));
-            await _gateway.Admin.RegisterAsync(new McpDefinition
-            {
-                Name = "remote",
-                Transport = McpTransport.StreamableHttp,
-                Url = $"http://127.0.0.1:{port}/mcp",
-                ProtocolVersion = ProxyHarness.SessionProtocol,
-            });
-            // Pinned, so it is asked server/discover, whose probe has half the timeout: generous for a stdio child on a busy machine.
-            await _gateway.Admin.RegisterAsync(TestServers.Stdio("modern", d => d with { ProtocolVersion = McpRevisions.Stateless, Timeout = TimeSpan.FromSeconds(60) }));
-            foreach (var name in new[] { "tools", "remote", "modern" }) await _gateway.WaitConnectedAsync(name);
-        }
-        catch
-        {
-            await DisposeAsync(); // xunit does not dispose a fixture whose start failed, and the HTTP upstream is a process of its own
-            throw;
-        }
+        _gateway = await GatewayHarness.StartAsync();
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("tools", d => d with { ProtocolVersion = ProxyHarness.SessionProtocol }));
+        await _gateway.Admin.RegisterAsync(TestServers.Http("remote", port, d => d with { ProtocolVersion = ProxyHarness.SessionProtocol }));
+        // Pinned, so it is asked server/discover, whose probe has half the timeout: generous for a stdio child on a busy machine.
+        await _gateway.Admin.RegisterAsync(TestServers.Stdio("modern", d => d with { ProtocolVersion = McpRevisions.Stateless, Timeout = TimeSpan.FromSeconds(60) }));
+        foreach (var name in new[] { "tools", "remote", "modern" }) await _gateway.WaitConnectedAsync(name);
     }
 
     public async Task DisposeAsync()
     {
-        if (_gateway is not null) await _gateway.DisposeAsync();
+        await _gateway.DisposeAsync();
         await _httpUpstream.DisposeAsync();
     }
 
@@ -125,14 +111,6 @@ public sealed class ServerToClientRequestTests : IAsyncLifetime
     public async Task With_a_2026_07_28_upstream_each_of_several_sessions_is_asked_its_own_question()
     {
         // Such an upstream answers each call with its own input-required result, so nothing needs guessing.
-        McpClientHandlers Answer(string name) => new()
-        {
-            ElicitationHandler = (request, _) => ValueTask.FromResult(new ElicitResult
-            {
-                Action = "accept",
-                Content = new Dictionary<string, JsonElement> { ["answer"] = JsonSerializer.SerializeToElement($"{name} heard '{request!.Message}'") },
-            }),
-        };
         await using var alice = await _gateway.ConnectAsync("modern/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: Answer("alice"));
         await using var bob = await _gateway.ConnectAsync("modern/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: Answer("bob"));
 
@@ -198,14 +176,6 @@ public sealed class ServerToClientRequestTests : IAsyncLifetime
     [Fact]
     public async Task Over_streamable_http_a_request_goes_to_the_call_whose_stream_it_came_on_while_others_are_in_flight()
     {
-        McpClientHandlers Answer(string name) => new()
-        {
-            ElicitationHandler = (request, _) => ValueTask.FromResult(new ElicitResult
-            {
-                Action = "accept",
-                Content = new Dictionary<string, JsonElement> { ["answer"] = JsonSerializer.SerializeToElement($"{name} heard '{request!.Message}'") },
-            }),
-        };
         await using var waiting = await _gateway.ConnectAsync("remote/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: Answer("nobody"));
         await using var alice = await _gateway.ConnectAsync("remote/stream", protocolVersion: ProxyHarness.SessionProtocol, handlers: Answer("alice"));
         await using var bob = await _gateway.ConnectAsync("mcp", protocolVersion: ProxyHarness.SessionProtocol, handlers: Answer("bob"));
@@ -221,6 +191,16 @@ public sealed class ServerToClientRequestTests : IAsyncLifetime
         Assert.Equal(["answer: alice heard 'one'", "answer: bob heard 'two'", "answer: carol heard 'three'"], answers.Select(a => a.Text()));
         Assert.Equal("slept 5000ms", (await sleeping).Text());
     }
+
+    /// <summary>A client that answers every elicitation as <paramref name="name"/>, quoting the question.</summary>
+    private static McpClientHandlers Answer(string name) => new()
+    {
+        ElicitationHandler = (request, _) => ValueTask.FromResult(new ElicitResult
+        {
+            Action = "accept",
+            Content = new Dictionary<string, JsonElement> { ["answer"] = JsonSerializer.SerializeToElement($"{name} heard '{request!.Message}'") },
+        }),
+    };
 
     /// <summary>The upstream's tool fails on the gateway's JSON-RPC error; depending on the server that is a tool error or a JSON-RPC error.</summary>
     private static async Task<string> CallForErrorAsync(McpClient client, string tool, Dictionary<string, object?> arguments)

@@ -178,9 +178,7 @@ internal sealed partial class ListenStreams
         public Task SendAsync(string method, JsonNode? parameters, CancellationToken cancellationToken)
         {
             var tagged = parameters as JsonObject ?? [];
-            var meta = tagged["_meta"] as JsonObject ?? [];
-            meta[MetaKeys.SubscriptionId] = id?.DeepClone();
-            tagged["_meta"] = meta;
+            tagged.SetMeta(MetaKeys.SubscriptionId, id?.DeepClone());
             return server.SendMessageAsync(new JsonRpcNotification { Method = method, Params = tagged }, cancellationToken);
         }
     }

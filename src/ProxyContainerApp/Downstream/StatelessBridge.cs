@@ -169,12 +169,7 @@ internal sealed partial class StatelessBridge(PendingCallRegistry registry, Requ
         }
 
         // The hint is between the upstream and the gateway; the caller sees it as the request's key.
-        private static string? TakeKeyHint(JsonNode? parameters)
-        {
-            if (parameters?["_meta"] is not JsonObject meta || !meta.TryGetPropertyValue(InputKeyMeta, out var hint)) return null;
-            meta.Remove(InputKeyMeta);
-            if (meta.Count == 0) parameters.AsObject().Remove("_meta");
-            return hint is JsonValue value && value.TryGetValue<string>(out var key) ? key : null;
-        }
+        private static string? TakeKeyHint(JsonNode? parameters) =>
+            parameters.TryTakeMeta(InputKeyMeta, out var hint) ? hint.AsString() : null;
     }
 }

@@ -60,9 +60,7 @@ internal sealed class PostStreams
     {
         if (request.Id.Id is null || !_causes.TryRemove(request.Id.ToString(), out var call)) return false;
         var parameters = request.Params as JsonObject ?? [];
-        var meta = parameters["_meta"] as JsonObject ?? [];
-        meta[CallMeta] = call;
-        parameters["_meta"] = meta;
+        parameters.SetMeta(CallMeta, call);
         request.Params = parameters;
         return true;
     }

@@ -209,8 +209,7 @@ public sealed partial class UpstreamConnection : IAsyncDisposable
         if (Session?.Listen is { } listen)
         {
             if (!listen.Accepts(notification)) return ValueTask.CompletedTask;
-            if (notification.Params?["_meta"] is JsonObject meta && meta.Remove(MetaKeys.SubscriptionId) && meta.Count == 0)
-                ((JsonObject)notification.Params).Remove("_meta");
+            notification.Params.TryTakeMeta(MetaKeys.SubscriptionId, out _);
         }
         return _observer.OnNotificationAsync(this, notification);
     }

@@ -32,7 +32,6 @@ internal static class UpstreamHop
         declared ??= caller?.Capabilities is { } capabilities
             ? JsonSerializer.SerializeToNode(capabilities, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ClientCapabilities)))
             : new JsonObject();
-        if (meta is null) request["_meta"] = meta = [];
-        meta[CapabilitiesKey] = declared;
+        request.SetMeta(CapabilitiesKey, declared);
     }
 }
